@@ -1,0 +1,46 @@
+# The verbs a user types. `make report` and `make test` are the two commands of the README.
+SHELL := /bin/bash
+VENV  ?= .venv
+BIN   := $(VENV)/bin
+MODE  ?= full
+TICKER ?= AAPL
+SOURCE ?= auto
+OUT   ?= reports
+ARGS  ?=
+PYTEST_ARGS ?=
+
+.PHONY: report test lab bench clean env help
+
+help:
+	@echo "make report [MODE=quick|full] [TICKER=AAPL] [SOURCE=auto|sample|yfinance|csv|synthetic]  run the series into reports/"
+	@echo "make test                       the test suite (tiny settings, ~10 minutes on 2 cores)"
+	@echo "make lab                        JupyterLab on notebooks/"
+	@echo "make bench                      benchmarks into benchmarks/RESULTS.md"
+	@echo "make clean                      remove reports/, caches and build files (keeps .venv)"
+
+# The environment: created once with Python 3.12 (PATH, then pyenv), reinstalled when pyproject.toml changes.
+$(BIN)/python:
+	@py=$$(scripts/find-python.sh) && echo "creating $(VENV) with $$py" && "$$py" -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,dask]"
+	@touch $@
+
+env: $(VENV)/.installed
+
+report: env
+	$(BIN)/lstm-lab run --ticker $(TICKER) --source $(SOURCE) --mode $(MODE) --out $(OUT) $(ARGS)
+
+test: env
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lab: env
+	$(BIN)/jupyter lab notebooks/
+
+bench: env
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf reports data/cache .pytest_cache build dist *.egg-info benchmarks/_work
+	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
