@@ -1,0 +1,1 @@
+"""Data providers: one small module each, all with the same ``fetch`` signature (see ``base.py``)."""
