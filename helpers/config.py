@@ -94,7 +94,7 @@ class RunConfig:
     # --- evaluation ---
     walk_forward_folds: int = 4
     walk_forward_scheme: str = "expanding"
-    retrain_every: int = 60              # walk-forward: refit every k test steps
+    retrain_every: int = 250             # walk-forward: refit every k test steps
     cost_bps: float = 5.0                # strategy backtest: cost per unit turnover, basis points
     arima_order: tuple[int, int, int] = (1, 1, 1)
 
@@ -182,7 +182,7 @@ QUICK_PRESET: dict[str, Any] = {
     "tune_windows": (20, 30),
     "tuner": "random",
     "walk_forward_folds": 2,
-    "retrain_every": 250,
+    "retrain_every": 100000,            # one refit per walk-forward fold
     "mc_samples": 30,
 }
 

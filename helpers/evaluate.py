@@ -1,0 +1,302 @@
+"""Notebook 06's orchestration: every forecaster on the same test rows, seeds, walk-forward, the verdict.
+
+The network is trained once per seed (``config.seed_list``); its seed ensemble (the mean of the seeds' price
+forecasts) is the ``model`` forecaster. Baselines are fitted on training rows only and predict from the same
+origins, so every number in ``metrics.json`` compares forecasters on identical rows, in price units.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from helpers import baselines, explain, metrics
+from helpers.atomic import atomic_write_csv, atomic_write_json, read_json
+from helpers.backtest import rolling_origin_folds, walk_forward
+from helpers.config import RunConfig
+from helpers.runfolder import RunPaths
+from helpers.strategy import strategy_backtest
+from helpers.windows import WindowGenerator
+
+log = logging.getLogger(__name__)
+
+CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
+
+
+@dataclass
+class SeedModels:
+    """Per-seed price forecasts on the test rows, ``(samples, horizon)`` each, and their training histories."""
+
+    forecasts: dict[int, np.ndarray]
+    histories: dict[int, dict[str, list[float]]]
+    models: dict[int, Any] = field(default_factory=dict)
+
+    @property
+    def ensemble(self) -> np.ndarray:
+        """The seed ensemble: the mean of the seeds' price forecasts."""
+        return np.mean(np.stack(list(self.forecasts.values())), axis=0)
+
+
+@dataclass
+class Evaluation:
+    """Everything 06 shows; ``metrics`` is what ``metrics.json`` holds."""
+
+    config: RunConfig
+    predictions: pd.DataFrame          # date, actual, model, persistence, other baselines (one-step)
+    forecasts_by_step: dict[str, np.ndarray]
+    actual_by_step: np.ndarray
+    seeds: SeedModels
+    metrics: dict[str, Any]
+    walk_forward: Any = None
+    strategies: dict[str, Any] = field(default_factory=dict)
+    windows: WindowGenerator | None = None
+    importance: pd.DataFrame | None = None
+
+    @property
+    def verdict(self) -> str:
+        return self.metrics["verdict"]
+
+
+# ---------------------------------------------------------------------- inputs
+def load_features(paths: RunPaths) -> tuple[pd.DataFrame, list[str]]:
+    """The feature frame and its model-input columns, as 03_featurize wrote them."""
+    frame = pd.read_parquet(paths.require(paths.features, "03_featurize"))
+    meta = read_json(paths.require(paths.features_meta, "03_featurize"))
+    return frame, list(meta["columns"])
+
+
+def test_origins(windows: WindowGenerator, frame: pd.DataFrame) -> np.ndarray:
+    """Row positions (into ``frame``) of the test samples' origins."""
+    return frame.index.get_indexer(windows.origin_dates("test"))
+
+
+def train_end_row(windows: WindowGenerator, frame: pd.DataFrame) -> int:
+    """Rows before this position are training rows: baselines may be fitted on ``close.iloc[:train_end]``."""
+    first_val_target = windows.target_dates("val")[0]
+    return int(frame.index.get_loc(first_val_target))
+
+
+# ---------------------------------------------------------------------- forecasters
+def train_seed_models(windows: WindowGenerator, config: RunConfig, *, verbose: int = 0,
+                      keep_models: bool = False) -> SeedModels:
+    """Train one network per seed with everything else fixed; return their test-row price forecasts."""
+    from helpers.train import predict, train_model
+
+    forecasts, histories, models = {}, {}, {}
+    x_test = windows.inputs("test")
+    for seed in config.seed_list:
+        result = train_model(windows, config.replace(seed=seed), verbose=verbose)
+        scaled = predict(result.model, x_test)
+        forecasts[seed] = windows.to_price(scaled, "test")
+        histories[seed] = result.history
+        if keep_models:
+            models[seed] = result.model
+        log.info("seed %d: %d epochs (best %d)", seed, result.epochs_run, result.best_epoch)
+    return SeedModels(forecasts=forecasts, histories=histories, models=models)
+
+
+def baseline_forecasts(frame: pd.DataFrame, origins: np.ndarray, train_end: int, horizon: int,
+                       config: RunConfig) -> dict[str, np.ndarray]:
+    """Every baseline's price forecasts ``(samples, horizon)`` from the same origins, fitted on training rows."""
+    close = frame["close"]
+    out = {}
+    for forecaster in baselines.default_baselines(frame.index, config):
+        forecaster.fit(close, train_end)
+        out[forecaster.name] = np.asarray(forecaster.predict(close, origins, horizon), dtype=float)
+    return out
+
+
+# ---------------------------------------------------------------------- scoring
+def score_one_step(actual: np.ndarray, forecasts: dict[str, np.ndarray], previous: np.ndarray,
+                   train_close: np.ndarray, season: int) -> dict[str, Any]:
+    """Point metrics of every forecaster, Theil's U, DM against persistence and the model's direction CI."""
+    test = metrics.score_forecasts(actual, forecasts, previous, train_close, season=season)
+    model = forecasts["model"]
+    u = metrics.theils_u(actual, model, forecasts["persistence"])
+    dm = metrics.diebold_mariano(actual, model, forecasts["persistence"], horizon=1)
+    da = metrics.directional_accuracy(actual, model, previous)
+    lo, hi = metrics.wilson_interval(da.hits, da.n)
+    return {
+        "test": test,
+        "theils_u": float(u),
+        "theils_u_by_forecaster": {name: float(metrics.theils_u(actual, f, forecasts["persistence"]))
+                                   for name, f in forecasts.items()},
+        "diebold_mariano": {"statistic": float(dm.statistic), "p_value": float(dm.p_value),
+                            "against": "persistence", "loss": "squared"},
+        "directional_accuracy_ci": [float(lo), float(hi)],
+        "directional_accuracy_p_value": float(metrics.binomial_p_value(da.hits, da.n)),
+        "directional_accuracy_n": int(da.n),
+    }
+
+
+def seed_metrics(seeds: SeedModels, actual: np.ndarray, persistence: np.ndarray,
+                 previous: np.ndarray) -> tuple[list[dict], dict[str, float]]:
+    """Per-seed U, RMSE and directional accuracy (one step), and their spread across seeds."""
+    rows = []
+    for seed, forecast in seeds.forecasts.items():
+        one = forecast[:, 0]
+        da = metrics.directional_accuracy(actual, one, previous)
+        rows.append({"seed": seed, "theils_u": float(metrics.theils_u(actual, one, persistence)),
+                     "rmse": float(metrics.rmse(actual, one)), "directional_accuracy": float(da.value)})
+    u = np.array([r["theils_u"] for r in rows])
+    d = np.array([r["directional_accuracy"] for r in rows])
+    ddof = 1 if len(rows) > 1 else 0
+    spread = {"n_seeds": len(rows), "theils_u_mean": float(u.mean()), "theils_u_sd": float(u.std(ddof=ddof)),
+              "directional_accuracy_mean": float(d.mean()),
+              "directional_accuracy_sd": float(d.std(ddof=ddof))}
+    return rows, spread
+
+
+def verdict_sentence(model_name: str, theils_u: float, dm_p: float, spread: dict[str, float] | None = None,
+                     alpha: float = 0.05) -> str:
+    """One plain sentence: does the network beat persistence, with U and the DM p-value."""
+    numbers = f"U = {theils_u:.3f}, DM p = {dm_p:.2g}"
+    if theils_u < 1 and dm_p < alpha:
+        sentence = f"{model_name} beats persistence ({numbers})"
+    elif theils_u > 1 and dm_p < alpha:
+        sentence = f"{model_name} is worse than persistence ({numbers})"
+    else:
+        word = "slightly better than" if theils_u < 1 else "no better than"
+        sentence = (f"{model_name} does not beat persistence: it is {word} copying yesterday's price, "
+                    f"and the difference is not significant ({numbers})")
+    if spread and spread.get("n_seeds", 1) > 1 and spread["theils_u_sd"] > abs(theils_u - 1.0):
+        sentence += (f"; the seed-to-seed spread of U (sd {spread['theils_u_sd']:.3f} over "
+                     f"{spread['n_seeds']} seeds) is larger than the distance from persistence")
+    return sentence + "."
+
+
+def feature_importance(model, windows: WindowGenerator, *, n_repeats: int = 10, seed: int = 0) -> pd.DataFrame:
+    """Permutation importance of each input on the test windows, with the persistence-relative view.
+
+    Losses are in the model's scaled target units; persistence there means predicting no change (a log return
+    of 0, scaled), so ``beats_persistence_without`` says whether the network still beats persistence when the
+    feature is shuffled.
+    """
+    from helpers.train import predict
+
+    x, y = windows.inputs("test"), windows.labels("test")
+    frame = explain.permutation_importance(lambda a: predict(model, a), x, y, windows.input_columns,
+                                           n_repeats=n_repeats, seed=seed)
+    if windows.target == "log_return":
+        no_change = windows.target_scaler_.transform(np.zeros((1, y.shape[1]))).ravel()
+        persistence_loss = float(np.mean((y - no_change) ** 2))
+        model_loss = float(frame["base_loss"].iloc[0])
+        frame = explain.persistence_relative(frame, model_loss, persistence_loss)
+    return frame
+
+
+# ---------------------------------------------------------------------- walk-forward
+def walk_forward_evaluation(frame: pd.DataFrame, feature_columns: list[str], config: RunConfig, *,
+                            include_network: bool = True, span_frac: float = 0.4, verbose: int = 0):
+    """Rolling-origin evaluation of one-step forecasts over ``config.walk_forward_folds`` blocks.
+
+    The blocks cover the last ``span_frac`` of the origins. Every part of a fold retrains from scratch on the
+    rows before it, scalers refitted (as Darts does when it retrains), so no fold ever trains on its own test
+    rows. The network uses one seed here to keep the time bounded; baselines are refitted the same way.
+    Origin ``i`` is frame row ``window - 1 + i``: its inputs end there and it forecasts the next row's close.
+    """
+    from helpers.train import predict, train_model
+
+    close = frame["close"].to_numpy()
+    h, first = config.horizon, config.window - 1
+    n_origins = len(frame) - first - h
+    test_size = max(1, int(n_origins * span_frac) // config.walk_forward_folds)
+    min_train = max(config.window * 3, int(n_origins * 0.3))
+    folds = rolling_origin_folds(n_origins, n_folds=config.walk_forward_folds, test_size=test_size,
+                                 scheme=config.walk_forward_scheme, min_train=min_train,
+                                 train_size=min_train if config.walk_forward_scheme == "sliding" else None,
+                                 retrain_every=config.retrain_every, gap=h - 1)
+
+    def fit_predict(fold) -> dict[str, np.ndarray]:
+        rows = np.asarray(fold.test) + first           # origin rows of this part
+        known = int(rows[0]) + 1                         # rows known at the part's first origin
+        preds = baseline_forecasts(frame, rows, known, 1, config)
+        out = {name: p[:, 0] for name, p in preds.items()}
+        if include_network:
+            part = frame.iloc[fold.train.start: rows[-1] + h + 1]   # sliding: drop rows before the train window
+            n_known = known - fold.train.start
+            val_row = max(config.window + 1, int(n_known * (1 - config.val_frac)))
+            fold_config = config.replace(val_start=str(part.index[val_row].date()),
+                                         test_start=str(part.index[n_known].date()))
+            windows = WindowGenerator(part, feature_columns, fold_config)
+            result = train_model(windows, fold_config, verbose=verbose)
+            price = windows.to_price(predict(result.model, windows.inputs("test")), "test")[:, 0]
+            out["model"] = price[: len(rows)]
+        return out
+
+    actual = close[first + 1: first + 1 + n_origins]
+    previous = close[first: first + n_origins]
+    return walk_forward(folds, fit_predict, actual, previous)
+
+
+# ---------------------------------------------------------------------- the whole evaluation
+def evaluate_run(paths: RunPaths, config: RunConfig, *, verbose: int = 0, walk_forward_network: bool = True,
+                 write: bool = True) -> Evaluation:
+    """Train the seeds, forecast the test rows with every forecaster, score, backtest, and write the contract files."""
+    frame, columns = load_features(paths)
+    windows = WindowGenerator(frame, columns, config)
+    origins = test_origins(windows, frame)
+    train_end = train_end_row(windows, frame)
+    h = config.horizon
+
+    seeds = train_seed_models(windows, config, verbose=verbose, keep_models=True)
+    by_step = {"model": seeds.ensemble}
+    by_step.update(baseline_forecasts(frame, origins, train_end, h, config))
+    actual = windows.actual_price("test")
+    previous = windows.last_close("test")
+    dates = pd.DatetimeIndex(windows.target_dates("test"))
+
+    one_step = {name: f[:, 0] for name, f in by_step.items()}
+    season = baselines.season_length(frame.index)
+    train_close = frame["close"].to_numpy()[:train_end]
+    out = score_one_step(actual[:, 0], one_step, previous, train_close, season)
+
+    by_seed, spread = seed_metrics(seeds, actual[:, 0], one_step["persistence"], previous)
+    out["by_seed"] = by_seed
+    out["seed_spread"] = spread
+
+    lag = metrics.lag_diagnostic(pd.Series(actual[:, 0], index=dates), pd.Series(one_step["model"], index=dates))
+    out["lag_diagnostic"] = lag
+    if h > 1:
+        out["error_by_horizon"] = metrics.error_by_horizon(actual, by_step).to_dict()
+
+    strategies = {}
+    for mode in ("long_flat", "long_short"):
+        strategies[mode] = strategy_backtest(dates, actual[:, 0], previous, one_step["model"], mode=mode,
+                                             cost_bps=config.cost_bps)
+    out["strategy"] = {mode: s.to_dict() for mode, s in strategies.items()}
+
+    importance = feature_importance(seeds.models[config.seed], windows, n_repeats=3 if config.mode == "quick" else 10,
+                                    seed=config.seed)
+    out["importance"] = {"features": importance.to_dict(orient="records"),
+                         "summary": explain.describe_importance(importance)}
+    seeds.models.clear()  # the notebook keeps forecasts, not networks
+
+    wf = None
+    if config.walk_forward_folds > 0:
+        wf = walk_forward_evaluation(frame, columns, config, include_network=walk_forward_network,
+                                     verbose=verbose)
+        out["walk_forward"] = wf.to_dict()
+
+    name = f"{CELL_NAMES[config.cell]} ({config.seeds}-seed ensemble)" if config.seeds > 1 else CELL_NAMES[config.cell]
+    out["verdict"] = verdict_sentence(name, out["theils_u"], out["diebold_mariano"]["p_value"], spread)
+    out["rows"] = {"test": int(len(dates)), "first_test_date": str(dates[0].date()),
+                   "last_test_date": str(dates[-1].date())}
+    out["config"] = config.to_dict()
+
+    predictions = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "actual": actual[:, 0]})
+    for fname, f in one_step.items():
+        predictions[fname] = f
+    ordered = ["date", "actual", "model", "persistence"] + [c for c in predictions if c not in
+                                                           ("date", "actual", "model", "persistence")]
+    predictions = predictions[ordered]
+    if write:
+        atomic_write_csv(paths.predictions, predictions, index=False)
+        atomic_write_json(paths.metrics, out)
+    return Evaluation(config=config, predictions=predictions, forecasts_by_step=by_step, actual_by_step=actual,
+                      seeds=seeds, metrics=out, walk_forward=wf, strategies=strategies, windows=windows,
+                      importance=importance)

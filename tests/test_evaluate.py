@@ -1,0 +1,94 @@
+"""Notebook 06's orchestration: contract files, seed ensemble, verdict wording, no look-ahead across folds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.atomic import atomic_write_json, atomic_write_parquet
+from helpers.evaluate import SeedModels, evaluate_run, verdict_sentence
+from helpers.runfolder import RunPaths
+from tests.test_windows import synthetic_feature_frame, tiny_config
+
+
+def write_features(paths: RunPaths, frame: pd.DataFrame) -> None:
+    atomic_write_parquet(paths.features, frame)
+    columns = [c for c in frame.columns if c != "close"]
+    atomic_write_json(paths.features_meta, {"columns": columns})
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    paths = RunPaths(tmp_path_factory.mktemp("run"))
+    write_features(paths, synthetic_feature_frame(n=420, seed=3))
+    config = tiny_config(seeds=2, walk_forward_folds=2, retrain_every=100000)
+    return paths, config, evaluate_run(paths, config)
+
+
+@pytest.mark.slow
+def test_predictions_csv_has_the_contract_columns_and_persistence_is_the_previous_actual(evaluated):
+    paths, _, _ = evaluated
+    predictions = pd.read_csv(paths.predictions)
+    assert list(predictions.columns[:4]) == ["date", "actual", "model", "persistence"]
+    assert {"drift", "moving_average", "seasonal_naive", "arima"} <= set(predictions.columns)
+    np.testing.assert_allclose(predictions["persistence"].to_numpy()[1:], predictions["actual"].to_numpy()[:-1])
+    assert predictions["date"].is_monotonic_increasing
+
+
+@pytest.mark.slow
+def test_metrics_json_has_the_contract_keys(evaluated):
+    paths, _, _ = evaluated
+    metrics = json.loads(paths.metrics.read_text())
+    for key in ("test", "theils_u", "diebold_mariano", "directional_accuracy_ci", "walk_forward", "strategy",
+                "verdict", "by_seed", "seed_spread", "lag_diagnostic", "importance"):
+        assert key in metrics, key
+    assert set(metrics["test"]["model"]) >= {"mse", "rmse", "mae", "mape", "mase", "directional_accuracy"}
+    assert set(metrics["diebold_mariano"]) >= {"statistic", "p_value"}
+    assert len(metrics["by_seed"]) == 2
+
+
+@pytest.mark.slow
+def test_model_column_is_the_mean_of_the_seeds_forecasts(evaluated):
+    _, _, ev = evaluated
+    stacked = np.stack(list(ev.seeds.forecasts.values()))
+    np.testing.assert_allclose(ev.predictions["model"].to_numpy(), stacked.mean(axis=0)[:, 0])
+
+
+@pytest.mark.slow
+def test_walk_forward_folds_train_only_on_rows_before_their_test_block(evaluated):
+    _, _, ev = evaluated
+    for fold in ev.walk_forward.folds:
+        assert fold.train.stop <= fold.test.start
+
+
+@pytest.mark.slow
+def test_one_seed_gives_the_single_model_forecast(tmp_path):
+    paths = RunPaths(tmp_path)
+    write_features(paths, synthetic_feature_frame(n=420, seed=3))
+    ev = evaluate_run(paths, tiny_config(seeds=1, walk_forward_folds=1, retrain_every=100000),
+                      walk_forward_network=False)
+    (only,) = ev.seeds.forecasts.values()
+    np.testing.assert_array_equal(ev.predictions["model"].to_numpy(), only[:, 0])
+    assert ev.metrics["seed_spread"]["theils_u_sd"] == 0.0
+
+
+def test_seed_ensemble_is_the_mean_of_per_seed_forecasts():
+    seeds = SeedModels(forecasts={1: np.array([[1.0], [3.0]]), 2: np.array([[3.0], [5.0]])}, histories={})
+    np.testing.assert_array_equal(seeds.ensemble, [[2.0], [4.0]])
+
+
+def test_verdict_reports_a_losing_model_as_losing():
+    assert "worse than persistence" in verdict_sentence("LSTM", 1.08, 0.001)
+    assert verdict_sentence("LSTM", 0.97, 0.01).startswith("LSTM beats persistence")
+    assert "does not beat persistence" in verdict_sentence("LSTM", 1.02, 0.41)
+    assert "U = 1.020, DM p = 0.41" in verdict_sentence("LSTM", 1.02, 0.41)
+
+
+def test_verdict_mentions_the_seed_spread_only_when_it_exceeds_the_distance_from_persistence():
+    wide = {"n_seeds": 5, "theils_u_sd": 0.03}
+    narrow = {"n_seeds": 5, "theils_u_sd": 0.001}
+    assert "seed-to-seed spread" in verdict_sentence("LSTM", 1.01, 0.4, wide)
+    assert "seed-to-seed spread" not in verdict_sentence("LSTM", 1.01, 0.4, narrow)
