@@ -1,0 +1,291 @@
+"""Every figure function returns a plotly Figure with the traces it promises, on tiny inputs, without files."""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import io
+import pathlib
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from helpers import plots
+
+RNG = np.random.default_rng(0)
+
+
+def make_prices(n: int = 120, *, ohlc: bool = True, volume: bool = True) -> pd.DataFrame:
+    """A random-walk prices frame in the canonical shape: business-day index named date, lower-case columns."""
+    dates = pd.bdate_range("2020-01-01", periods=n, name="date")
+    close = 100 * np.exp(np.cumsum(RNG.normal(0, 0.01, n)))
+    frame = pd.DataFrame({"close": close}, index=dates)
+    if ohlc:
+        frame["open"] = close * (1 + RNG.normal(0, 0.002, n))
+        frame["high"] = np.maximum(frame["open"], close) * 1.01
+        frame["low"] = np.minimum(frame["open"], close) * 0.99
+    if volume:
+        frame["volume"] = RNG.integers(1_000, 5_000, n).astype(float)
+    return frame
+
+
+@pytest.fixture
+def prices() -> pd.DataFrame:
+    return make_prices()
+
+
+@pytest.fixture
+def returns(prices) -> pd.Series:
+    return np.log(prices["close"]).diff().dropna()
+
+
+def every_figure(prices: pd.DataFrame, returns: pd.Series) -> dict[str, go.Figure]:
+    """Call every figure function once on tiny inputs: name -> figure."""
+    dates = prices.index[-30:]
+    actual = prices["close"].iloc[-30:].to_numpy()
+    persistence = prices["close"].iloc[-31:-1].to_numpy()
+    model = actual + RNG.normal(0, 0.5, 30)
+    frame = prices.assign(sma_10=prices["close"].rolling(10).mean(), rsi_14=50 + RNG.normal(0, 10, len(prices)),
+                          macd=RNG.normal(0, 1, len(prices)), macd_signal=RNG.normal(0, 1, len(prices)))
+    future = pd.bdate_range(prices.index[-1] + pd.offsets.BDay(), periods=5)
+    forecast = pd.DataFrame({"forecast": np.linspace(100, 101, 5), "lower_80": np.linspace(99, 97, 5),
+                             "upper_80": np.linspace(101, 105, 5), "lower_95": np.linspace(98, 95, 5),
+                             "upper_95": np.linspace(102, 107, 5)}, index=future)
+    return {
+        "candlestick": plots.candlestick(prices),
+        "return_distribution": plots.return_distribution(returns),
+        "rolling_volatility": plots.rolling_volatility(returns),
+        "drawdown": plots.drawdown(prices["close"]),
+        "acf_bars": plots.acf_bars(returns, nlags=10, title="Returns"),
+        "data_report_table": plots.data_report_table(
+            pd.DataFrame({"rule": ["duplicate dates"], "count": [2], "action": ["kept last"]})),
+        "price_with_indicators": plots.price_with_indicators(frame, ["sma_10"]),
+        "indicator_panel": plots.indicator_panel(frame, ["rsi_14", ["macd", "macd_signal"]]),
+        "correlation_bars": plots.correlation_bars(pd.Series({"rsi_14": 0.02, "sma_10": -0.05, "macd": 0.01})),
+        "loss_curves": plots.loss_curves({"lstm": {"loss": [1.0, 0.5], "val_loss": [1.1, 0.9]},
+                                          "gru": {"loss": [1.0, 0.6], "val_loss": [1.2, 1.0]}}),
+        "predicted_vs_actual": plots.predicted_vs_actual(dates, actual, {"model": model,
+                                                                         "persistence": persistence}),
+        "residuals": plots.residuals(dates, actual - model),
+        "rolling_error": plots.rolling_error(dates, {"model": np.abs(actual - model),
+                                                     "persistence": np.abs(actual - persistence)}, window=5),
+        "error_by_horizon": plots.error_by_horizon(pd.DataFrame({"model": [1.0, 1.4, 1.7],
+                                                                 "persistence": [1.0, 1.4, 1.8]},
+                                                                index=pd.Index([1, 2, 3], name="step"))),
+        "equity_curve": plots.equity_curve(pd.DataFrame({"long_flat": np.linspace(1, 1.1, 30),
+                                                         "buy_and_hold": np.linspace(1, 1.2, 30)}, index=dates)),
+        "fan_chart": plots.fan_chart(prices["close"], forecast),
+        "parallel_coordinates": plots.parallel_coordinates(pd.DataFrame(
+            {"units": [16, 32, 64], "cell": ["lstm", "gru", "lstm"], "dropout": [0.1, 0.2, 0.3],
+             "val_loss": [0.5, 0.4, 0.6]})),
+        "seed_spread": plots.seed_spread({42: 1.01, 43: 0.99, 44: 1.02}),
+        "lag_chart": plots.lag_chart({"lags": [-1, 0, 1], "rmse": [2.0, 1.5, 1.0],
+                                      "change_correlation": [0.0, 0.1, 0.9]}),
+        "importance_bars": plots.importance_bars(pd.DataFrame({"feature": ["a", "b"], "mean": [0.2, 0.01],
+                                                               "lo": [0.1, -0.02], "hi": [0.3, 0.04]})),
+        "var_backtest": plots.var_backtest(dates, returns.iloc[-30:].to_numpy(),
+                                           {"historical": np.full(30, 0.01), "garch": np.full(30, 0.015)},
+                                           level=0.95),
+    }
+
+
+EXPECTED_TRACES = {
+    "candlestick": 4,             # candles, two moving averages, volume
+    "return_distribution": 2,     # histogram, normal curve
+    "rolling_volatility": 2,      # one per window
+    "drawdown": 1,
+    "acf_bars": 3,                # bars, upper and lower band
+    "data_report_table": 1,
+    "price_with_indicators": 2,   # close, one overlay
+    "indicator_panel": 3,         # rsi; macd and signal together
+    "correlation_bars": 1,
+    "loss_curves": 4,             # train and validation per model
+    "predicted_vs_actual": 3,     # actual, two forecasters
+    "residuals": 1,
+    "rolling_error": 2,
+    "error_by_horizon": 2,
+    "equity_curve": 2,
+    "fan_chart": 6,               # history, two bands of two edges, forecast
+    "parallel_coordinates": 1,
+    "seed_spread": 2,             # dots, reference line
+    "lag_chart": 2,               # one per panel
+    "importance_bars": 1,
+    "var_backtest": 5,            # returns, then a VaR line and exceedances per method
+}
+
+
+def test_every_public_figure_function_is_covered():
+    public = {name for name, obj in inspect.getmembers(plots, inspect.isfunction)
+              if obj.__module__ == plots.__name__ and not name.startswith("_")}
+    assert public == set(EXPECTED_TRACES)
+
+
+@pytest.fixture(scope="module")
+def figures() -> dict[str, go.Figure]:
+    prices = make_prices()
+    return every_figure(prices, np.log(prices["close"]).diff().dropna())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED_TRACES))
+def test_figure_has_expected_traces(name, figures):
+    fig = figures[name]
+    assert isinstance(fig, go.Figure)
+    assert len(fig.data) == EXPECTED_TRACES[name]
+    assert fig.layout.title.text
+
+
+def test_no_figure_function_reads_files(prices, returns, monkeypatch):
+    every_figure(prices, returns)  # warm up: plotly loads its templates from package files once
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"a figure function tried to read a file: {args[:1]}")
+
+    for owner, attribute in [(builtins, "open"), (io, "open"), (pathlib.Path, "open"),
+                             (pathlib.Path, "read_text"), (pathlib.Path, "read_bytes"), (pd, "read_csv"),
+                             (pd, "read_parquet"), (pd, "read_json")]:
+        monkeypatch.setattr(owner, attribute, refuse)
+    figures = every_figure(prices, returns)
+    assert len(figures) == len(EXPECTED_TRACES)
+
+
+def test_no_figure_function_takes_a_path_argument():
+    for name, function in inspect.getmembers(plots, inspect.isfunction):
+        if function.__module__ == plots.__name__ and not name.startswith("_"):
+            parameters = inspect.signature(function).parameters
+            assert not any("path" in p or "file" in p for p in parameters), name
+
+
+def test_long_candlestick_is_resampled_to_weekly_bars():
+    daily = make_prices(3000)
+    fig = plots.candlestick(daily, max_points=1500)
+    candles = fig.data[0]
+    assert len(candles.x) <= 1500
+    assert "weekly" in fig.layout.title.text
+
+
+def test_weekly_bars_keep_the_weeks_extremes_and_last_close():
+    daily = make_prices(40)
+    fig = plots.candlestick(daily, ma_lengths=(), max_points=10)
+    candles = fig.data[0]
+    first_week = daily.loc[: pd.Timestamp(candles.x[0])]
+    first_week = first_week[first_week.index.to_period("W") == first_week.index[-1].to_period("W")]
+    assert candles.high[0] == pytest.approx(first_week["high"].max())
+    assert candles.low[0] == pytest.approx(first_week["low"].min())
+    assert candles.close[0] == pytest.approx(first_week["close"].iloc[-1])
+    assert candles.open[0] == pytest.approx(first_week["open"].iloc[0])
+
+
+def test_very_long_candlestick_falls_back_to_monthly_bars():
+    fig = plots.candlestick(make_prices(9000), max_points=1500)
+    assert len(fig.data[0].x) <= 1500
+    assert "monthly" in fig.layout.title.text
+
+
+def test_short_candlestick_keeps_daily_bars(prices):
+    fig = plots.candlestick(prices)
+    assert len(fig.data[0].x) == len(prices)
+    assert "resampled" not in fig.layout.title.text
+
+
+def test_close_only_prices_give_a_line_without_volume_panel():
+    fig = plots.candlestick(make_prices(100, ohlc=False, volume=False))
+    assert isinstance(fig.data[0], go.Scatter)
+    assert not any(isinstance(trace, go.Bar) for trace in fig.data)
+
+
+def test_all_zero_volume_skips_the_volume_panel():
+    fig = plots.candlestick(make_prices(100).assign(volume=0.0))
+    assert isinstance(fig.data[0], go.Candlestick)
+    assert not any(isinstance(trace, go.Bar) for trace in fig.data)
+
+
+def test_long_line_charts_are_thinned_and_say_so():
+    daily = make_prices(4000)
+    returns = np.log(daily["close"]).diff().dropna()
+    fig = plots.rolling_volatility(returns, max_points=1500)
+    assert all(len(trace.x) <= 1501 for trace in fig.data)
+    assert "1 row in" in fig.layout.title.text
+
+
+def test_thinned_drawdown_keeps_the_trough():
+    daily = make_prices(4000)
+    underwater = daily["close"] / daily["close"].cummax() - 1
+    fig = plots.drawdown(daily["close"], max_points=500)
+    assert min(fig.data[0].y) == pytest.approx(underwater.min())
+
+
+def test_return_distribution_title_reports_excess_kurtosis(returns):
+    fig = plots.return_distribution(returns)
+    assert f"{returns.kurt():.1f}" in fig.layout.title.text
+
+
+def test_acf_band_is_1_96_over_root_n(returns):
+    fig = plots.acf_bars(returns, nlags=5)
+    assert fig.data[1].y[0] == pytest.approx(1.96 / np.sqrt(len(returns)))
+    assert len(fig.data[0].x) == 5
+
+
+def test_persistence_is_drawn_dashed(prices):
+    dates = prices.index[-10:]
+    values = prices["close"].iloc[-10:].to_numpy()
+    fig = plots.predicted_vs_actual(dates, values, {"model": values, "persistence": values})
+    styles = {trace.name: trace.line.dash for trace in fig.data}
+    assert styles["persistence"] == "dash"
+    assert styles["model"] != "dash"
+
+
+def test_forecast_length_mismatch_names_the_forecaster(prices):
+    dates = prices.index[-10:]
+    with pytest.raises(ValueError, match="model"):
+        plots.predicted_vs_actual(dates, np.ones(10), {"model": np.ones(9)})
+
+
+def test_fan_chart_shows_only_recent_history(prices):
+    forecast = pd.DataFrame({"forecast": [1.0, 2.0], "lower_80": [0.5, 1.0], "upper_80": [1.5, 3.0]},
+                            index=pd.bdate_range(prices.index[-1] + pd.offsets.BDay(), periods=2))
+    fig = plots.fan_chart(prices["close"], forecast, history_days=20)
+    assert len(fig.data[0].x) == 20
+
+
+def test_fan_chart_without_matching_upper_band_names_the_column(prices):
+    forecast = pd.DataFrame({"forecast": [1.0], "lower_80": [0.5]},
+                            index=pd.bdate_range("2030-01-01", periods=1))
+    with pytest.raises(KeyError, match="upper_80"):
+        plots.fan_chart(prices["close"], forecast)
+
+
+def test_var_backtest_marks_exactly_the_exceedances():
+    dates = pd.bdate_range("2021-01-01", periods=5)
+    returns = np.array([0.0, -0.03, 0.01, -0.02, -0.005])
+    fig = plots.var_backtest(dates, returns, {"hs": np.full(5, 0.015)}, level=0.95)
+    hits = fig.data[2]
+    assert list(hits.y) == [-0.03, -0.02]
+
+
+def test_var_level_as_percent_is_rejected():
+    dates = pd.bdate_range("2021-01-01", periods=2)
+    with pytest.raises(ValueError, match="0.95"):
+        plots.var_backtest(dates, np.zeros(2), {"hs": np.ones(2)}, level=95)
+
+
+def test_missing_indicator_column_is_named(prices):
+    with pytest.raises(KeyError, match="rsi_14"):
+        plots.indicator_panel(prices, ["rsi_14"])
+
+
+def test_empty_cleaning_report_says_nothing_needed_fixing():
+    fig = plots.data_report_table(pd.DataFrame(columns=["rule", "count"]))
+    assert "no fixes" in fig.data[0].cells.values[0][0]
+
+
+def test_correlation_bars_put_the_strongest_feature_on_top():
+    fig = plots.correlation_bars(pd.Series({"weak": 0.01, "strong": -0.2, "middle": 0.05}))
+    assert list(fig.data[0].y)[-1] == "strong"  # horizontal bars draw bottom-up
+
+
+def test_failed_trials_without_objective_are_left_out():
+    trials = pd.DataFrame({"units": [16, 32, 64], "val_loss": [0.5, None, 0.6]})
+    fig = plots.parallel_coordinates(trials)
+    assert len(fig.data[0].dimensions[0].values) == 2
