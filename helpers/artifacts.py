@@ -207,7 +207,7 @@ def load_artifact(model_dir: str | Path) -> tuple[Any, dict[str, Any]]:
     missing = [p.name for p in (model_path, manifest_path) if not p.exists()]
     if missing:
         raise FileNotFoundError(f"{model_dir} lacks {' and '.join(missing)}: train and save a model first "
-                                "(notebook 04_train or `lstm-lab run`), or point to a run's model/ folder")
+                                "(notebook 04_model or `lstm-lab run`), or point to a run's model/ folder")
     manifest = read_json(manifest_path)
     version = manifest.get("format_version")
     if not isinstance(version, int) or version > MODEL_FORMAT_VERSION:

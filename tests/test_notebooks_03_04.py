@@ -1,0 +1,118 @@
+"""Notebooks 03_featurize and 04_model run under papermill with tiny parameters; asserts on the files they wrote.
+
+One run folder is built once (01 on the embedded sample from 2015, quick mode, a one-layer 8-unit network, two
+epochs, LSTM and GRU compared), then 03 and 04 run on it. A second folder re-runs 03 with headline sentiment
+switched on exactly as the notebook tells readers to. Every test here starts Jupyter kernels: marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+papermill = pytest.importorskip("papermill")
+
+from helpers.artifacts import MANIFEST_FILE, MODEL_FILE, load_artifact  # noqa: E402
+from helpers.runfolder import RunPaths  # noqa: E402
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+TINY = {"mode": "quick", "source": "sample", "start": "2015-01-01", "window": 10, "epochs": 2, "patience": 1,
+        "units": [8], "compare_cells": ["lstm", "gru"]}
+MANIFEST_KEYS = {"format_version", "config", "feature_columns", "input_columns", "window", "horizon", "target",
+                 "scaler", "split", "training_range", "data", "calendar", "seed", "model", "versions", "training",
+                 "model_file"}
+
+pytestmark = pytest.mark.slow
+
+
+def run_notebook(stem: str, run_dir: Path, overrides: dict, output: Path) -> None:
+    """Execute notebooks/<stem>.ipynb the way the runner does (cwd: the notebooks folder)."""
+    papermill.execute_notebook(str(NOTEBOOKS / f"{stem}.ipynb"), str(output),
+                               parameters={"run_dir": str(run_dir), "overrides": overrides},
+                               kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> RunPaths:
+    base = tmp_path_factory.mktemp("nb0304")
+    run_dir = base / "run"
+    run_notebook("01_collect", run_dir, TINY, base / "01.ipynb")
+    run_notebook("03_featurize", run_dir, {}, base / "03.ipynb")
+    run_notebook("04_model", run_dir, {}, base / "04.ipynb")
+    return RunPaths(run_dir)
+
+
+def read(path: Path):
+    return json.loads(path.read_text())
+
+
+def test_featurize_writes_the_feature_table_without_warmup_gaps(run):
+    features = pd.read_parquet(run.features)
+    meta = read(run.features_meta)
+    prices = pd.read_parquet(run.prices)
+    assert list(features.columns) == meta["columns"] + ["close"]
+    assert meta["rows"] == len(features) == len(prices) - meta["warmup_rows"]
+    assert meta["warmup_rows"] > 0 and meta["switched_off"] == {}
+    assert features.index[0].date().isoformat() == meta["first_date"]
+    assert np.isfinite(features.to_numpy()).all()
+
+
+def test_model_notebook_saves_an_artifact_that_reloads_in_safe_mode_and_predicts(run):
+    import keras
+
+    from helpers.windows import WindowGenerator
+
+    assert (run.model_dir / MODEL_FILE).exists() and (run.model_dir / MANIFEST_FILE).exists()
+    manifest = read(run.manifest)
+    assert MANIFEST_KEYS <= set(manifest)
+    assert manifest["window"] == TINY["window"] and manifest["target"]["name"] == "log_return"
+    assert manifest["feature_columns"] == read(run.features_meta)["columns"]
+    keras.saving.load_model(run.model_file, safe_mode=True)   # no custom objects, no lambdas
+    model, loaded_manifest = load_artifact(run.model_dir)
+    features = pd.read_parquet(run.features)
+    windows = WindowGenerator.from_fitted(features, manifest["feature_columns"], manifest["scaler"],
+                                          "log_return", manifest["window"], manifest["horizon"])
+    prediction = model.predict(windows.inputs_all(), verbose=0)
+    assert prediction.shape == (len(features) - TINY["window"] + 1, 1)
+    assert np.isfinite(prediction).all()
+    assert loaded_manifest["model_file"]["sha256"] == manifest["model_file"]["sha256"]
+
+
+def test_history_holds_one_loss_per_epoch_run(run):
+    history = read(run.history)
+    losses = history["history"]["loss"]
+    assert len(losses) == len(history["history"]["val_loss"]) == history["epochs_run"] <= TINY["epochs"]
+    assert 1 <= history["best_epoch"] <= history["epochs_run"]
+    assert all(math.isfinite(v) for v in losses)
+
+
+def test_model_comparison_scores_each_cell_beside_the_same_persistence(run):
+    comparison = read(run.model_comparison)
+    assert [m["model"] for m in comparison["models"]] == ["LSTM", "GRU"]
+    assert comparison["split"] == "val" and comparison["samples"] > 0
+    for entry in comparison["models"]:
+        assert entry["persistence_rmse"] == comparison["persistence_rmse"] > 0
+        assert entry["theils_u"] == pytest.approx(entry["rmse"] / entry["persistence_rmse"])
+        assert 1 <= entry["epochs"] <= TINY["epochs"]
+    assert comparison["budget"]["units"] == TINY["units"]
+    assert comparison["best"] in {"LSTM", "GRU"}
+
+
+def test_featurize_switches_sentiment_on_with_the_illustrative_headlines(run, tmp_path):
+    copy = RunPaths(tmp_path / "run")
+    copy.data_dir.mkdir(parents=True)
+    for path in (run.config, run.prices, run.data_report):
+        shutil.copy(path, copy.root / path.relative_to(run.root))
+    features = read(run.config)["features"]
+    overrides = {"features": [*features, "sentiment"], "headlines_path": "../data/headlines/illustrative_AAPL.csv"}
+    run_notebook("03_featurize", copy.root, overrides, tmp_path / "03.ipynb")
+    meta = read(copy.features_meta)
+    assert meta["groups"]["sentiment"] == ["sentiment_mean", "sentiment_count"]
+    counts = pd.read_parquet(copy.features)["sentiment_count"]
+    assert counts.sum() > 0
