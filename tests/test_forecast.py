@@ -1,0 +1,347 @@
+"""Forecasting ahead: the trading calendar, recursive and direct forecasts, MC dropout bands, predict on new data.
+
+Models here are tiny and untrained (random weights): what is tested is the plumbing around them (feeding
+predictions back, calendars, bands, refusing data a model cannot read), which does not need skill.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import forecast as fc
+from helpers.artifacts import (
+    DateGapError,
+    MissingFeatureError,
+    TargetMismatchError,
+    TooFewRowsError,
+    build_manifest,
+    save_artifact,
+    series_calendar,
+)
+from helpers.calendar import future_dates, infer_calendar
+from helpers.config import RunConfig
+from helpers.features import build_features
+from helpers.models import build_stacked_rnn
+from helpers.providers.csvfile import read_price_csv
+from helpers.runfolder import PROJECT_ROOT, RunPaths
+from helpers.validation import clean_prices
+from helpers.windows import WindowGenerator
+
+SAMPLE_CSV = PROJECT_ROOT / "data" / "sample" / "AAPL.csv"
+
+# Few, cheap feature groups, but ones that exercise the synthetic future bar: high/low (atr), volume (obv,
+# volume_z), recursive averages (macd) and the calendar (day_of_week).
+TINY = dict(features=("log_return", "rsi", "macd", "atr", "obv", "volume_z", "day_of_week"), window=10,
+            units=(4,), dropout=0.3, epochs=1, mc_samples=20, forecast_days=5, seed=3)
+
+
+def sample_prices(rows: int = 700) -> pd.DataFrame:
+    """The last ``rows`` cleaned rows of the embedded AAPL sample."""
+    prices, _ = clean_prices(read_price_csv(SAMPLE_CSV))
+    return prices.iloc[-rows:]
+
+
+def tiny_windows(prices: pd.DataFrame, config: RunConfig) -> tuple[WindowGenerator, list[str]]:
+    feature_set = build_features(prices, config)
+    return WindowGenerator(feature_set.frame, feature_set.columns, config), feature_set.columns
+
+
+def tiny_model(windows: WindowGenerator, config: RunConfig):
+    """An untrained stacked LSTM with dropout (seeded), the shape the windows need."""
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    return build_stacked_rnn(config.cell, config.units, config.dropout, windows.horizon, windows.window,
+                             windows.n_features)
+
+
+def save_tiny_run(run_dir: Path, prices: pd.DataFrame, config: RunConfig, model=None):
+    """A run folder with config.json and model/ (model.keras + manifest.json) for ``prices``."""
+    windows, columns = tiny_windows(prices, config)
+    model = model or tiny_model(windows, config)
+    paths = RunPaths(run_dir)
+    config.save(paths.config)
+    save_artifact(model, build_manifest(config, windows, columns), paths.model_dir)
+    return paths, windows, model
+
+
+def write_csv(prices: pd.DataFrame, path: Path) -> Path:
+    prices.rename_axis("date").to_csv(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def setup():
+    config = RunConfig(**TINY)
+    prices = sample_prices()
+    windows, columns = tiny_windows(prices, config)
+    model = tiny_model(windows, config)
+    spec = fc.ForecastSpec.from_windows(windows, config)
+    return {"config": config, "prices": prices, "windows": windows, "model": model, "spec": spec}
+
+
+@pytest.fixture(scope="module")
+def saved_run(tmp_path_factory, setup):
+    run_dir = tmp_path_factory.mktemp("forecast_run") / "run"
+    paths, _, _ = save_tiny_run(run_dir, setup["prices"], setup["config"], setup["model"])
+    return paths
+
+
+# ---------------------------------------------------------------------- calendar
+def test_future_dates_skip_weekends_for_stocks():
+    dates = future_dates("2024-01-04", 4, "business")   # a Thursday
+    assert [d.day_name() for d in dates] == ["Friday", "Monday", "Tuesday", "Wednesday"]
+    assert dates[0] == pd.Timestamp("2024-01-05")
+
+
+def test_future_dates_keep_weekends_for_crypto():
+    dates = future_dates("2024-01-05", 3, "daily")      # a Friday
+    assert list(dates) == list(pd.date_range("2024-01-06", periods=3, freq="D"))
+
+
+def test_infer_calendar_daily_only_when_weekends_are_traded():
+    stock = pd.bdate_range("2024-01-01", periods=60)
+    crypto = pd.date_range("2024-01-01", periods=60, freq="D")
+    stray_weekend = stock.append(pd.DatetimeIndex(["2024-03-30"]))
+    assert infer_calendar(stock) == "business"
+    assert infer_calendar(crypto) == "daily"
+    assert infer_calendar(stray_weekend) == "business"
+    for dates in (stock, crypto, stray_weekend):
+        assert infer_calendar(dates) == series_calendar(dates)["kind"]
+
+
+def test_future_dates_refuse_an_unknown_calendar():
+    with pytest.raises(ValueError, match="business, daily"):
+        future_dates("2024-01-04", 2, "weekly")
+
+
+# ---------------------------------------------------------------------- recursive
+def hand_written_loop(model, windows: WindowGenerator, config: RunConfig, prices: pd.DataFrame, steps: int):
+    """The recursive forecast spelled out: full-history features, stored scalers, one step, feed back."""
+    history = prices.copy()
+    scaler, target_scaler = windows.feature_scaler_, windows.target_scaler_
+    out = []
+    for _ in range(steps):
+        frame = build_features(history, config).frame
+        x = scaler.transform(frame[windows.input_columns].to_numpy()[-windows.window:])[None]
+        r = target_scaler.inverse_transform(model.predict(x.astype("float32"), verbose=0))[0, 0]
+        close = history["close"].iloc[-1] * np.exp(r)
+        date = history.index[-1] + pd.offsets.BDay(1)
+        bar = {"open": close, "high": close, "low": close, "close": close,
+               "volume": history["volume"].iloc[-20:].mean()}
+        history = pd.concat([history, pd.DataFrame(bar, index=pd.DatetimeIndex([date], name="date"))])
+        out.append((date, close))
+    return pd.Series([c for _, c in out], index=pd.DatetimeIndex([d for d, _ in out]))
+
+
+def test_recursive_forecast_equals_hand_written_loop(setup):
+    steps = 6
+    expected = hand_written_loop(setup["model"], setup["windows"], setup["config"], setup["prices"], steps)
+    got = fc.recursive_forecast(setup["model"], setup["spec"], setup["prices"], steps)
+    assert list(got.index) == list(expected.index)
+    np.testing.assert_allclose(got.to_numpy(), expected.to_numpy(), rtol=1e-6)
+    assert np.ptp(got.to_numpy()) > 0   # the loop really moved the price
+
+
+def test_stacked_paths_equal_paths_computed_one_by_one(setup):
+    origins = setup["prices"].index[[-40, -25, -10]]
+    together = fc.recursive_forecasts_at(setup["model"], setup["spec"], setup["prices"], origins, 4)
+    alone = np.stack([fc.recursive_forecast(setup["model"], setup["spec"], setup["prices"].loc[:d], 4).to_numpy()
+                      for d in origins])
+    np.testing.assert_allclose(together, alone, rtol=1e-6)
+
+
+def test_recursive_forecast_from_a_past_origin_ignores_later_prices(setup):
+    prices = setup["prices"]
+    origin = prices.index[-30]
+    before = fc.recursive_forecasts_at(setup["model"], setup["spec"], prices, [origin], 3)
+    changed = prices.copy()
+    changed.loc[changed.index > origin, ["open", "high", "low", "close"]] *= 1.5
+    after = fc.recursive_forecasts_at(setup["model"], setup["spec"], changed, [origin], 3)
+    np.testing.assert_array_equal(before, after)
+
+
+# ---------------------------------------------------------------------- Monte Carlo dropout
+def test_mc_dropout_samples_shape_and_passes_differ(setup):
+    x = setup["windows"].inputs("test")[:7]
+    samples = fc.mc_dropout_samples(setup["model"], x, 12)
+    assert samples.shape == (12, 7, 1)
+    assert np.std(samples[:, 0, 0]) > 0
+
+
+def test_mc_dropout_samples_repeat_with_a_seed_and_chunking_changes_nothing(setup):
+    x = setup["windows"].inputs("test")[:7]
+    one_batch = fc.mc_dropout_samples(setup["model"], x, 12, seed=5)
+    again = fc.mc_dropout_samples(setup["model"], x, 12, seed=5)
+    np.testing.assert_array_equal(one_batch, again)
+    chunked = fc.mc_dropout_samples(setup["model"], x, 12, seed=5, chunk_rows=10 ** 6)
+    np.testing.assert_allclose(one_batch, chunked, rtol=1e-6)
+
+
+def test_recursive_bands_widen_with_horizon(setup):
+    paths = fc.recursive_paths(setup["model"], setup["spec"], setup["prices"], 6, 40, seed=1)
+    bands = fc.quantile_bands(paths, (0.8, 0.95))
+    width = bands["upper_95"] - bands["lower_95"]
+    assert paths.shape == (40, 6)
+    assert width[-1] > 1.5 * width[0]
+    assert np.all(bands["lower_80"] >= bands["lower_95"]) and np.all(bands["upper_80"] <= bands["upper_95"])
+
+
+def test_quantile_bands_name_levels_in_percent():
+    samples = np.arange(101, dtype=float)[:, None]
+    bands = fc.quantile_bands(samples, (0.8, 0.975))
+    assert set(bands) == {"lower_80", "upper_80", "lower_97.5", "upper_97.5"}
+    assert bands["lower_80"][0] == pytest.approx(10.0) and bands["upper_80"][0] == pytest.approx(90.0)
+
+
+def test_band_coverage_counts_actuals_inside_per_step():
+    actual = np.array([[1.0, 5.0], [2.0, 9.0], [3.0, np.nan], [10.0, 0.0]])
+    bands = {"lower_80": np.zeros((4, 2)), "upper_80": np.full((4, 2), 4.0)}
+    table = fc.band_coverage(actual, bands)
+    assert list(table["step"]) == [1, 2]
+    assert table["coverage"].tolist() == pytest.approx([0.75, 1 / 3])
+    assert table["n"].tolist() == [4, 3]
+    assert "80% band" in fc.coverage_sentence(table) and "below nominal" in fc.coverage_sentence(table)
+
+
+def test_forecast_frame_has_the_contract_columns(setup):
+    point = fc.recursive_forecast(setup["model"], setup["spec"], setup["prices"], 3)
+    frame = fc.forecast_frame(point, np.random.default_rng(0).normal(100, 1, (10, 3)), (0.8, 0.95), "recursive")
+    assert tuple(frame.columns) == fc.FORECAST_COLUMNS
+    assert frame["horizon"].tolist() == [1, 2, 3]
+
+
+# ---------------------------------------------------------------------- direct and by horizon
+def test_direct_forecast_gives_one_value_per_horizon_step():
+    config = RunConfig(**{**TINY, "horizon": 4})
+    prices = sample_prices()
+    windows, _ = tiny_windows(prices, config)
+    model = tiny_model(windows, config)
+    spec = fc.ForecastSpec.from_windows(windows, config)
+    point = fc.direct_forecast(model, spec, prices)
+    samples = fc.direct_samples(model, spec, prices, 8, seed=0)
+    assert len(point) == 4 and point.index[0] > prices.index[-1]
+    assert samples.shape == (8, 4)
+    frame = fc.forecast_ahead(model, spec, prices, n_samples=8)
+    assert (frame["method"] == "direct").all() and len(frame) == 4
+
+
+def test_error_by_horizon_puts_each_method_beside_persistence():
+    actual = np.array([[10.0, 11.0], [12.0, 13.0]])
+    persistence = np.array([[9.0, 9.0], [11.0, 11.0]])
+    table = fc.error_by_horizon(actual, {"recursive": persistence, "direct": actual}, persistence)
+    assert table.loc[1, "recursive_u"] == pytest.approx(1.0)
+    assert table.loc[2, "direct_u"] == pytest.approx(0.0)
+    assert table.loc[2, "persistence"] == pytest.approx(2.0)
+
+
+def test_horizon_origins_keep_every_future_step_inside_the_data(setup):
+    windows = setup["windows"]
+    origins = fc.horizon_origins(windows, 5, max_origins=8)
+    assert len(origins) == 8
+    assert np.isfinite(fc.actual_paths(windows.frame["close"], origins, 5)).all()
+
+
+# ---------------------------------------------------------------------- predict on new data
+def test_predict_from_artifact_writes_forecast_csv(saved_run, setup, tmp_path):
+    csv = write_csv(setup["prices"], tmp_path / "new.csv")
+    out = tmp_path / "forecast.csv"
+    forecast = fc.predict_from_artifact(saved_run.model_dir, csv, out_path=out, steps=3, n_samples=6, seed=0)
+    written = pd.read_csv(out, parse_dates=["date"])
+    assert tuple(written.columns) == fc.FORECAST_COLUMNS
+    assert len(written) == len(forecast) == 3
+    assert written["date"].iloc[0] > setup["prices"].index[-1]
+    assert (written["date"].dt.day_of_week < 5).all()
+    assert (written["lower_95"] <= written["upper_95"]).all()
+
+
+def test_predict_refuses_a_different_target(saved_run, setup, tmp_path):
+    csv = write_csv(setup["prices"], tmp_path / "new.csv")
+    with pytest.raises(TargetMismatchError, match="predicts target 'log_return'"):
+        fc.predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv", target="price")
+
+
+def test_predict_refuses_missing_price_columns(saved_run, setup, tmp_path):
+    csv = write_csv(setup["prices"][["close"]], tmp_path / "close_only.csv")
+    with pytest.raises(MissingFeatureError, match=r"lacks price column\(s\) \['high', 'low'\]"):
+        fc.predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv")
+
+
+def test_predict_refuses_too_few_rows_counting_warm_up(saved_run, setup, tmp_path):
+    csv = write_csv(setup["prices"].iloc[-30:], tmp_path / "short.csv")
+    with pytest.raises(TooFewRowsError, match=r"has 30 rows .* warm-up plus one window of 10 rows"):
+        fc.predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv")
+
+
+def test_predict_refuses_a_gap_in_the_dates(saved_run, setup, tmp_path):
+    prices = setup["prices"]
+    holed = prices.drop(prices.index[-100:-88])
+    csv = write_csv(holed, tmp_path / "holed.csv")
+    with pytest.raises(DateGapError, match="gap"):
+        fc.predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv")
+
+
+def test_each_refusal_has_its_own_message(saved_run, setup, tmp_path):
+    prices = setup["prices"]
+    cases = {
+        "target": (write_csv(prices, tmp_path / "a.csv"), {"target": "price"}),
+        "columns": (write_csv(prices[["close"]], tmp_path / "b.csv"), {}),
+        "rows": (write_csv(prices.iloc[-30:], tmp_path / "c.csv"), {}),
+        "gap": (write_csv(prices.drop(prices.index[-100:-88]), tmp_path / "d.csv"), {}),
+    }
+    messages = {}
+    for name, (csv, kwargs) in cases.items():
+        with pytest.raises(Exception) as caught:
+            fc.predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv", **kwargs)
+        messages[name] = (type(caught.value), str(caught.value))
+    assert len({cls for cls, _ in messages.values()}) == 4
+    assert len({text for _, text in messages.values()}) == 4
+
+
+def test_cli_predict_writes_the_forecast_and_prints_its_path(saved_run, setup, tmp_path, capsys):
+    from helpers.cli import main
+
+    csv = write_csv(setup["prices"], tmp_path / "new.csv")
+    out = tmp_path / "out.csv"
+    code = main(["predict", "--model", str(saved_run.model_dir), "--csv", str(csv), "--steps", "2",
+                 "--samples", "4", "--out", str(out), "--ledger", str(tmp_path / "ledger.sqlite")])
+    assert code == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(out)
+    assert len(pd.read_csv(out)) == 2
+    from helpers.ledger import Ledger
+
+    assert len(Ledger(tmp_path / "ledger.sqlite")) == 2
+
+
+def test_cli_predict_names_the_mismatch_and_exits_1(saved_run, setup, tmp_path, capsys):
+    from helpers.cli import main
+
+    csv = write_csv(setup["prices"][["close"]], tmp_path / "close_only.csv")
+    code = main(["predict", "--model", str(saved_run.model_dir), "--csv", str(csv)])
+    assert code == 1
+    assert "MissingFeatureError" in capsys.readouterr().err
+
+
+def test_forecasts_as_of_a_past_date_match_a_forecast_made_then(setup):
+    prices, spec = setup["prices"], setup["spec"]
+    features = build_features(prices, setup["config"]).frame
+    as_of = features.index[[-30, -12]]
+    table = fc.forecasts_as_of(setup["model"], spec, features, as_of, n_samples=8, levels=(0.8,), seed=0)
+    then = [fc.recursive_forecast(setup["model"], spec, prices.loc[:d], 1).iloc[0] for d in as_of]
+    np.testing.assert_allclose(table["forecast"], then, rtol=1e-6)
+    assert table["as_of_close"].tolist() == prices["close"].loc[as_of].tolist()
+    assert (table["date"] > table["as_of_date"]).all()
+    assert {"lower_80", "upper_80"} <= set(table.columns)
+
+
+def test_replayed_targets_are_the_next_sessions_in_the_data_then_the_calendar():
+    index = pd.DatetimeIndex(["2017-12-21", "2017-12-22", "2017-12-26", "2017-12-27"])   # Christmas closed
+    assert list(fc.trading_dates_after(index, 1, 2, "business")) == [pd.Timestamp("2017-12-26"),
+                                                                     pd.Timestamp("2017-12-27")]
+    assert list(fc.trading_dates_after(index, 2, 3, "business")) == [pd.Timestamp("2017-12-27"),
+                                                                     pd.Timestamp("2017-12-28"),
+                                                                     pd.Timestamp("2017-12-29")]
