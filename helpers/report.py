@@ -1,0 +1,427 @@
+"""The run's front page (``index.html``), the batch summary, and the one-line summaries of past runs.
+
+The index is self-contained: inline CSS, plotly.js embedded once (only when there is a forecast chart), and
+relative links to the notebooks' HTML beside it, so a run folder can be zipped and opened anywhere offline.
+Every section reads its own file from the run folder and says so when that file is missing, so the page
+also describes a partial run (a notebook failed) honestly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from helpers.atomic import atomic_write_csv, atomic_write_text, read_json
+from helpers.config import RunConfig
+from helpers.runfolder import RunPaths
+
+log = logging.getLogger(__name__)
+
+# Columns of the headline table, in order: (metrics.json key, column title).
+HEADLINE_COLUMNS = (("rmse", "RMSE"), ("mae", "MAE"), ("mape", "MAPE"), ("mase", "MASE"),
+                    ("directional_accuracy", "directional accuracy"))
+NOTEBOOK_STATES = ("ok", "failed", "not run", "interrupted")
+
+
+@dataclass(frozen=True)
+class NotebookStatus:
+    """What happened to one notebook of a run: ``state`` is ok, failed, not run or interrupted.
+
+    ``cell_number`` counts the notebook's cells from 1 (markdown cells included), as a reader scrolling the
+    notebook counts them; ``error`` is ``"ExceptionName: message"``.
+    """
+
+    state: str
+    cell_number: int | None = None
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.state not in NOTEBOOK_STATES:
+            raise ValueError(f"notebook state {self.state!r} is not one of {', '.join(NOTEBOOK_STATES)}")
+
+    @property
+    def label(self) -> str:
+        """``ok``, ``failed at cell 3``, ``not run``, ..."""
+        if self.state == "failed" and self.cell_number is not None:
+            return f"failed at cell {self.cell_number}"
+        return self.state
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line about a run folder, for ``lstm-lab list`` and batch summaries; missing facts are None."""
+
+    run_id: str
+    run_dir: str
+    ticker: str | None
+    mode: str | None
+    cell: str | None
+    created: str | None          # local time the run folder's config was written, "YYYY-MM-DD HH:MM"
+    verdict: str | None
+    theils_u: float | None
+    directional_accuracy: float | None
+
+
+# ---------------------------------------------------------------------------------------------- reading a run
+
+
+def headline_numbers(metrics: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The model's verdict, Theil's U and directional accuracy from a metrics.json dict (None when absent).
+
+    ``theils_u`` may be a number (the model against persistence) or a dict per forecaster; the model's is taken.
+    """
+    metrics = metrics or {}
+    u = metrics.get("theils_u")
+    if isinstance(u, Mapping):
+        u = u.get("model")
+    model = (metrics.get("test") or {}).get("model") or {}
+    return {"verdict": metrics.get("verdict"), "theils_u": _number_or_none(u),
+            "directional_accuracy": _number_or_none(model.get("directional_accuracy"))}
+
+
+def summarize_run(run_dir: str | Path) -> RunSummary:
+    """Read a run folder's config.json and metrics.json (either may be missing or unreadable)."""
+    paths = RunPaths(Path(run_dir))
+    config = _read_json_or_none(paths.config) or {}
+    numbers = headline_numbers(_read_json_or_none(paths.metrics))
+    created = None
+    if paths.config.exists():
+        created = dt.datetime.fromtimestamp(paths.config.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
+    return RunSummary(run_id=paths.root.name, run_dir=str(paths.root), ticker=config.get("ticker"),
+                      mode=config.get("mode"), cell=config.get("cell"), created=created, **numbers)
+
+
+def list_runs(out_dir: str | Path) -> list[RunSummary]:
+    """Every run folder (a folder holding config.json) directly under ``out_dir``, oldest first."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return []
+    folders = [p for p in out_dir.iterdir() if p.is_dir() and RunPaths(p).config.exists()]
+    folders.sort(key=lambda p: (RunPaths(p).config.stat().st_mtime, p.name))
+    return [summarize_run(p) for p in folders]
+
+
+# ---------------------------------------------------------------------------------------------- index.html
+
+
+def write_index(run_dir: str | Path, config: RunConfig,
+                *, notebooks_status: Mapping[str, NotebookStatus | str]) -> Path:
+    """Write ``run_dir/index.html``: title, data summary, headline results, forecast, notebook links, config.
+
+    ``notebooks_status`` maps each notebook stem (``"01_collect"``) to its NotebookStatus (or a bare state
+    such as ``"not run"``), in the order the series runs them.
+    """
+    paths = RunPaths(Path(run_dir))
+    statuses = {stem: s if isinstance(s, NotebookStatus) else NotebookStatus(s) for stem, s in notebooks_status.items()}
+    data_report = _read_json_or_none(paths.data_report)
+    metrics = _read_json_or_none(paths.metrics)
+    synthetic = _is_synthetic(data_report)
+    title = f"{config.ticker} · run {paths.root.name} · {config.mode} mode"
+    body = [
+        f"<h1>{_e(config.ticker)} <small>run {_e(paths.root.name)} · {_e(config.mode)} mode · "
+        f"{_e(config.cell)}</small></h1>",
+        _synthetic_banner() if synthetic else "",
+        _failure_banner(statuses),
+        _section("Results on the test rows", _headline_html(metrics)),
+        _section("Forecast", _forecast_html(paths)),
+        _section("Data", _data_html(data_report)),
+        _section("Notebooks", _notebooks_html(paths, statuses)),
+        _section("Run configuration", _config_html(config)),
+        f"<footer>Written {_e(dt.datetime.now().strftime('%Y-%m-%d %H:%M'))} by lstm-stock-lab. Every error "
+        "is shown beside persistence (tomorrow = today), the yardstick a forecast must beat.</footer>",
+    ]
+    return atomic_write_text(paths.index, _page(title, "\n".join(part for part in body if part)))
+
+
+def _headline_html(metrics: Mapping[str, Any] | None) -> str:
+    if not metrics:
+        return _missing("metrics.json", "06_evaluate")
+    test = metrics.get("test") or {}
+    if not isinstance(test, Mapping) or not test:
+        return "<p class='missing'>metrics.json has no <code>test</code> scores.</p>"
+    u_by_forecaster = _theils_u_by_forecaster(metrics)
+    head = "".join(f"<th>{_e(title)}</th>" for _, title in HEADLINE_COLUMNS) + "<th>Theil's U</th>"
+    rows = []
+    # The model first, its yardstick second, the other forecasters as metrics.json lists them.
+    order = sorted(test, key=lambda name: {"model": 0, "persistence": 1}.get(name, 2))
+    for name in order:
+        scores = test[name] if isinstance(test[name], Mapping) else {}
+        cells = "".join(f"<td>{_fmt(scores.get(key))}</td>" for key, _ in HEADLINE_COLUMNS)
+        cells += f"<td>{_fmt(u_by_forecaster.get(name))}</td>"
+        css = " class='model'" if name == "model" else (" class='yardstick'" if name == "persistence" else "")
+        rows.append(f"<tr{css}><th scope='row'>{_e(name)}</th>{cells}</tr>")
+    parts = []
+    if metrics.get("verdict"):
+        parts.append(f"<p class='verdict'><strong>{_e(metrics['verdict'])}</strong></p>")
+    headline = headline_numbers(metrics)
+    facts = []
+    if headline["theils_u"] is not None:
+        facts.append(f"Theil's U (model RMSE / persistence RMSE): <b>{_fmt(headline['theils_u'])}</b> "
+                     "(below 1 beats persistence)")
+    if headline["directional_accuracy"] is not None:
+        ci = metrics.get("directional_accuracy_ci")
+        ci_text = f" (95% CI {_fmt(ci[0])} to {_fmt(ci[1])})" if isinstance(ci, Sequence) and len(ci) == 2 else ""
+        facts.append(f"directional accuracy {_fmt(headline['directional_accuracy'])}{_e(ci_text)}")
+    dm = metrics.get("diebold_mariano")
+    if isinstance(dm, Mapping) and dm.get("p_value") is not None:
+        facts.append(f"Diebold-Mariano vs persistence: statistic {_fmt(dm.get('statistic'))}, "
+                     f"p = {_fmt(dm.get('p_value'))}")
+    if facts:
+        parts.append("<p>" + "; ".join(facts) + ".</p>")
+    parts.append(f"<table class='headline'><thead><tr><th>forecaster</th>{head}</tr></thead>"
+                 f"<tbody>{''.join(rows)}</tbody></table>")
+    return "\n".join(parts)
+
+
+def _theils_u_by_forecaster(metrics: Mapping[str, Any]) -> dict[str, float]:
+    """Theil's U per forecaster: from metrics.json when given per forecaster, else RMSE / persistence's RMSE."""
+    u = metrics.get("theils_u")
+    given = metrics.get("theils_u_by_forecaster", u)
+    if isinstance(given, Mapping):
+        return {k: v for k, v in ((k, _number_or_none(v)) for k, v in given.items()) if v is not None}
+    test = metrics.get("test") or {}
+    base = _number_or_none((test.get("persistence") or {}).get("rmse"))
+    out: dict[str, float] = {}
+    if base:
+        for name, scores in test.items():
+            rmse = _number_or_none((scores or {}).get("rmse")) if isinstance(scores, Mapping) else None
+            if rmse is not None:
+                out[name] = rmse / base
+    if _number_or_none(u) is not None:
+        out["model"] = float(u)
+    return out
+
+
+def _forecast_html(paths: RunPaths) -> str:
+    if not paths.forecast.exists():
+        return _missing("forecast.csv", "07_forecast")
+    try:
+        from helpers import plots
+
+        forecast = pd.read_csv(paths.forecast, parse_dates=["date"])
+        if "method" in forecast.columns and forecast["method"].nunique() > 1:
+            first = forecast["method"].iloc[0]
+            forecast = forecast[forecast["method"] == first]
+            note = f"<p>Method shown: {_e(first)} (forecast.csv holds {len(forecast)} rows per method).</p>"
+        else:
+            note = ""
+        forecast = forecast.set_index("date")
+        history = pd.Series(dtype=float)
+        if paths.prices.exists():
+            history = pd.read_parquet(paths.prices, columns=["close"])["close"]
+        if history.empty:  # the chart starts its forecast line at the last close; without prices use the first step
+            history = forecast["forecast"].iloc[:1]
+        figure = plots.fan_chart(history, forecast, title="Forecast ahead with uncertainty bands")
+        chart = figure.to_html(full_html=False, include_plotlyjs=True, default_width="100%", default_height=450)
+        return note + chart
+    except Exception as err:  # a broken chart must not cost the user the rest of the page
+        log.warning("forecast chart skipped: %s", err)
+        return f"<p class='missing'>The forecast chart could not be drawn from forecast.csv: {_e(err)}</p>"
+
+
+def _data_html(report: Mapping[str, Any] | None) -> str:
+    if not report:
+        return _missing("data/data_report.json", "01_collect")
+    meta = report.get("meta") or {}
+    cleaning = report.get("cleaning") or {}
+    fixes = cleaning.get("fixes") if isinstance(cleaning, Mapping) else None
+    fixes = fixes if isinstance(fixes, list) else []
+    touched = sum(int(f.get("count") or 0) for f in fixes if isinstance(f, Mapping))
+    rows = [
+        ("source", meta.get("source")),
+        ("provenance", meta.get("provenance")),
+        ("rows", report.get("rows", meta.get("rows"))),
+        ("date range", f"{report.get('first_date', meta.get('start'))} to {report.get('last_date', meta.get('end'))}"),
+        ("cleaning fixes", f"{len(fixes)} rule(s) applied, {touched} row(s) affected" if fixes else "none needed"),
+    ]
+    table = "".join(f"<tr><th scope='row'>{_e(k)}</th><td>{_e(v if v is not None else '—')}</td></tr>"
+                    for k, v in rows)
+    warnings = meta.get("warnings") or []
+    warn_html = "".join(f"<li>{_e(w)}</li>" for w in warnings) if isinstance(warnings, list) else ""
+    return (f"<table class='facts'>{table}</table>"
+            + (f"<p>Warnings:</p><ul class='warnings'>{warn_html}</ul>" if warn_html else ""))
+
+
+def _notebooks_html(paths: RunPaths, statuses: Mapping[str, NotebookStatus]) -> str:
+    if not statuses:
+        return "<p class='missing'>No notebooks were run.</p>"
+    items = []
+    for stem, status in statuses.items():
+        page = paths.notebook_html(stem)
+        name = (f"<a href='{_e(page.name)}'>{_e(stem)}</a>" if page.exists() else _e(stem))
+        error = f" <span class='error'>{_e(status.error)}</span>" if status.error else ""
+        css = status.state.replace(" ", "-")
+        items.append(f"<li>{name} <span class='status {css}'>{_e(status.label)}</span>{error}</li>")
+    return f"<ul class='notebooks'>{''.join(items)}</ul>"
+
+
+def _config_html(config: RunConfig) -> str:
+    rows = "".join(f"<tr><th scope='row'>{_e(k)}</th><td>{_e(json.dumps(v))}</td></tr>"
+                   for k, v in config.to_dict().items())
+    return (f"<details><summary>All {len(config.to_dict())} parameters (config.json)</summary>"
+            f"<table class='config'>{rows}</table></details>")
+
+
+def _is_synthetic(report: Mapping[str, Any] | None) -> bool:
+    if not report:
+        return False
+    return bool(report.get("synthetic") or (report.get("meta") or {}).get("synthetic"))
+
+
+def _synthetic_banner() -> str:
+    return ("<div class='banner synthetic'>SYNTHETIC DATA: these prices were generated, not observed. "
+            "Every number below describes a simulation, not a market.</div>")
+
+
+def _failure_banner(statuses: Mapping[str, NotebookStatus]) -> str:
+    failed = [(stem, s) for stem, s in statuses.items() if s.state in ("failed", "interrupted")]
+    if not failed:
+        return ""
+    stem, status = failed[0]
+    return (f"<div class='banner failed'>This run is incomplete: notebook {_e(stem)} {_e(status.label)}"
+            f"{': ' + _e(status.error) if status.error else ''}. Later notebooks were not run.</div>")
+
+
+# ---------------------------------------------------------------------------------------------- batch summary
+
+
+def write_batch_summary(rows: Iterable[Any], out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``batch-<timestamp>.html`` and ``.csv`` in ``out_dir``: one row per ticker (BatchRow fields).
+
+    Returns (html_path, csv_path). Batches never overwrite each other's summaries.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = [asdict(r) if hasattr(r, "__dataclass_fields__") else dict(r) for r in rows]
+    stem = f"batch-{dt.datetime.now():%Y-%m-%dT%H%M%S}"
+    base, n = stem, 2
+    while (out_dir / f"{base}.html").exists() or (out_dir / f"{base}.csv").exists():
+        base, n = f"{stem}-{n}", n + 1
+    html_path, csv_path = out_dir / f"{base}.html", out_dir / f"{base}.csv"
+    columns = list(records[0]) if records else ["ticker", "status", "run_dir", "verdict", "theils_u",
+                                                "directional_accuracy", "error"]
+    atomic_write_csv(csv_path, pd.DataFrame(records, columns=columns), index=False)
+    atomic_write_text(html_path, _batch_page(records, columns, out_dir))
+    return html_path, csv_path
+
+
+BATCH_TITLES = {"run_dir": "run folder", "theils_u": "Theil's U", "directional_accuracy": "directional accuracy"}
+
+
+def _batch_page(records: list[dict[str, Any]], columns: list[str], out_dir: Path) -> str:
+    ok = sum(1 for r in records if r.get("status") == "ok")
+    head = "".join(f"<th>{_e(BATCH_TITLES.get(c, c.replace('_', ' ')))}</th>" for c in columns)
+    body = []
+    for r in records:
+        cells = []
+        for c in columns:
+            value = r.get(c)
+            if c == "run_dir" and value:
+                href = _relative_href(Path(value) / "index.html", out_dir)
+                cells.append(f"<td><a href='{_e(href)}'>{_e(Path(value).name)}</a></td>")
+            elif c == "status":
+                cells.append(f"<td><span class='status {_e(value)}'>{_e(value)}</span></td>")
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                cells.append(f"<td class='num'>{_fmt(value)}</td>")
+            else:
+                cells.append(f"<td>{_fmt(value)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    content = (f"<h1>Batch of {len(records)} run(s) <small>{ok} ok, {len(records) - ok} failed</small></h1>"
+               f"<table class='batch'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+               "<p>Theil's U is the model's RMSE over persistence's on the same test rows: below 1 beats "
+               "persistence. Directional accuracy near 0.5 is a coin toss.</p>")
+    return _page(f"Batch summary ({len(records)} runs)", content)
+
+
+def _relative_href(target: Path, start: Path) -> str:
+    try:
+        return target.resolve().relative_to(start.resolve()).as_posix()
+    except ValueError:
+        return target.resolve().as_uri()
+
+
+# ---------------------------------------------------------------------------------------------- HTML pieces
+
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1100px;
+       padding: 0 1rem; color: #1a1a1a; line-height: 1.45; }
+h1 small { font-weight: normal; color: #555; font-size: 0.55em; }
+h2 { border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; margin-top: 2rem; }
+table { border-collapse: collapse; margin: 0.5rem 0; }
+th, td { border: 1px solid #ddd; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
+table.headline td, td.num { text-align: right; font-variant-numeric: tabular-nums; }
+tr.model { background: #eef5ff; } tr.yardstick { color: #555; }
+.banner { padding: 0.7rem 1rem; margin: 1rem 0; font-weight: bold; border-radius: 4px; }
+.banner.synthetic { background: #fff3cd; border: 2px solid #e0a800; }
+.banner.failed { background: #fde2e1; border: 2px solid #d9534f; }
+.verdict { font-size: 1.1em; }
+.status { padding: 0 0.4rem; border-radius: 3px; font-size: 0.9em; }
+.status.ok { background: #d4edda; } .status.failed, .status.interrupted { background: #f8d7da; }
+.status.not-run { background: #eee; color: #555; }
+.error { color: #a00; font-family: monospace; font-size: 0.9em; }
+.missing { color: #666; font-style: italic; }
+footer { margin-top: 3rem; color: #777; font-size: 0.85em; }
+"""
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
+            f"<meta name='viewport' content='width=device-width, initial-scale=1'>\n<title>{_e(title)}</title>\n"
+            f"<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+
+
+def _section(title: str, content: str) -> str:
+    anchor = title.lower().replace(" ", "-")
+    return f"<section id='{_e(anchor)}'>\n<h2>{_e(title)}</h2>\n{content}\n</section>"
+
+
+def _missing(filename: str, made_by: str) -> str:
+    return f"<p class='missing'>No {_e(filename)} yet: notebook {_e(made_by)} writes it.</p>"
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return _e(value)
+    if isinstance(value, float):
+        return "—" if value != value else f"{value:.4g}"
+    return _e(value)
+
+
+def _number_or_none(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number
+
+
+def _read_json_or_none(path: Path) -> Any:
+    """The JSON at ``path``, or None when missing or unreadable (logged: the page says the file is missing)."""
+    if not path.exists():
+        return None
+    try:
+        return read_json(path)
+    except (OSError, ValueError) as err:
+        log.warning("cannot read %s: %s", path, err)
+        return None
+
+
+__all__ = ["NotebookStatus", "RunSummary", "headline_numbers", "list_runs", "summarize_run", "write_batch_summary",
+           "write_index"]

@@ -1,0 +1,356 @@
+"""Run the notebook series with papermill into a new run folder, export each notebook to HTML, write the index.
+
+One run = one folder under ``reports/`` (``AAPL-2026-11-21T1830-lstm``): its ``config.json`` is written first,
+then each notebook executes with ``run_dir`` pointing there, and is saved beside it as ``NN_name.ipynb`` and
+``NN_name.html``. A failing notebook stops the run with :class:`NotebookFailed` naming the notebook and cell;
+the partial folder stays, with the failed notebook's HTML (traceback included) and an index marking it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import nbformat
+
+from helpers.atomic import atomic_write_text
+from helpers.config import ConfigError, RunConfig
+from helpers.report import NotebookStatus, write_index
+from helpers.runfolder import DEFAULT_REPORTS, PROJECT_ROOT, RunPaths, new_run_id, unique_run_dir
+
+log = logging.getLogger(__name__)
+
+NOTEBOOKS = ("01_collect", "02_explore", "03_featurize", "04_model", "05_tune", "06_evaluate", "07_forecast")
+DEFAULT_NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+ALPHAVANTAGE_KEY_ENV = "ALPHAVANTAGE_API_KEY"
+
+# Environment of the notebook kernels. plotly's "notebook" renderer embeds plotly.js in the output, the only
+# way figures survive nbconvert's HTML export offline (see FIELD-NOTES.md).
+KERNEL_ENV = {"PLOTLY_RENDERER": "notebook"}
+KERNEL_ENV_DEFAULTS = {"TF_CPP_MIN_LOG_LEVEL": "2"}   # TensorFlow's start-up chatter would fill the HTML
+
+# nbconvert's lab template with each code input in a <details> (foldable) and a "Hide code" button.
+_FOLDABLE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block body_header -%}
+{{ super() }}
+<nav class="lab-report-bar" style="font-family: sans-serif; padding: 0.5rem 1rem; border-bottom: 1px solid #ddd;">
+<a href="index.html">&larr; run index</a>
+{%- if resources.global_content_filter.include_input %}
+<button type="button" id="lab-toggle-code" data-open="true" style="margin-left: 1rem;">Hide code</button>
+{%- endif %}
+</nav>
+{%- endblock body_header -%}
+{% block input_group -%}
+<details class="lab-code" open><summary style="cursor: pointer; color: #666; font-size: 0.85em;">code</summary>
+{{ super() }}
+</details>
+{%- endblock input_group %}
+{% block footer_js %}
+{{ super() }}
+{%- if resources.global_content_filter.include_input %}
+<script>
+(function () {
+  var button = document.getElementById("lab-toggle-code");
+  if (!button) { return; }
+  button.addEventListener("click", function () {
+    var open = button.getAttribute("data-open") === "true";
+    document.querySelectorAll("details.lab-code").forEach(function (d) { d.open = !open; });
+    button.setAttribute("data-open", String(!open));
+    button.textContent = open ? "Show code" : "Hide code";
+  });
+})();
+</script>
+{%- endif %}
+{% endblock footer_js %}
+"""
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook of the series raised; the run folder is kept as it was when the notebook stopped.
+
+    ``cell_index`` is the 0-based index of the failing cell in the source notebook (None when unknown, e.g.
+    the kernel died); ``cell_number`` counts from 1 as a reader does.
+    """
+
+    def __init__(self, notebook: str, cell_index: int | None, ename: str, evalue: str, run_dir: str | Path):
+        self.notebook = notebook
+        self.cell_index = cell_index
+        self.ename = ename
+        self.evalue = evalue
+        self.run_dir = Path(run_dir)
+        where = f"at cell {self.cell_number}" if cell_index is not None else "(cell unknown)"
+        super().__init__(
+            f"notebook {notebook} failed {where}: {ename}: {evalue}\n"
+            f"The partial run folder is kept at {self.run_dir}; open {self.run_dir / (notebook + '.html')} "
+            f"for the traceback, fix the cause and start a new run.")
+
+    @property
+    def cell_number(self) -> int | None:
+        return None if self.cell_index is None else self.cell_index + 1
+
+    @property
+    def status(self) -> NotebookStatus:
+        return NotebookStatus("failed", cell_number=self.cell_number, error=f"{self.ename}: {self.evalue}")
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
+
+def existing_notebooks(notebooks_dir: str | Path | None = None) -> list[str]:
+    """The stems of NOTEBOOKS present in ``notebooks_dir`` (default: the project's notebooks/), in series order."""
+    folder = Path(notebooks_dir) if notebooks_dir is not None else DEFAULT_NOTEBOOKS_DIR
+    return [stem for stem in NOTEBOOKS if (folder / f"{stem}.ipynb").is_file()]
+
+
+def select_notebooks(requested: Sequence[str] | None, notebooks_dir: str | Path | None = None) -> list[str]:
+    """Resolve a selection (stems like ``"04_model"`` or numbers like ``"04"``/``"4"``) against what exists.
+
+    None selects every existing notebook. Raises ConfigError naming a notebook that is unknown or missing.
+    """
+    folder = Path(notebooks_dir) if notebooks_dir is not None else DEFAULT_NOTEBOOKS_DIR
+    present = existing_notebooks(folder)
+    if requested is None:
+        if not present:
+            raise ConfigError("notebooks_dir", str(folder),
+                              f"a folder holding the series' notebooks ({', '.join(n + '.ipynb' for n in NOTEBOOKS)})")
+        return present
+    chosen = []
+    for name in requested:
+        stem = _notebook_stem(str(name).strip())
+        if stem not in present:
+            raise ConfigError("notebooks", name, f"a notebook present in {folder}: {', '.join(present) or 'none'}")
+        chosen.append(stem)
+    if not chosen:
+        raise ConfigError("notebooks", list(requested), f"at least one of {', '.join(present)}")
+    return [stem for stem in NOTEBOOKS if stem in chosen]
+
+
+def _notebook_stem(name: str) -> str:
+    name = name.removesuffix(".ipynb")
+    if name.isdigit():
+        matches = [stem for stem in NOTEBOOKS if int(stem[:2]) == int(name)]
+        return matches[0] if matches else name
+    return name
+
+
+def preflight(config: RunConfig, *, kernel_name: str | None = None) -> None:
+    """Checks that need no long work, so a run fails in a second rather than after an hour.
+
+    Input files exist, the Alpha Vantage key is set for that source, and the kernel (when named) is
+    installed. Raises ConfigError naming the parameter and what to do. (Sentiment without headlines is not an
+    error: 03_featurize switches that group off and says so.)
+    """
+    if config.source == "csv":
+        if not config.csv_path:
+            raise ConfigError("csv_path", None, "a CSV file of prices when source is 'csv' (--csv PATH)")
+        _require_file("csv_path", config.csv_path, "an existing CSV file of prices")
+    if config.headlines_path:
+        _require_file("headlines_path", config.headlines_path, "an existing CSV of dated headlines (timestamp,text)")
+    if config.source == "alphavantage" and not os.environ.get(ALPHAVANTAGE_KEY_ENV, "").strip():
+        raise ConfigError("source", "alphavantage",
+                          f"an Alpha Vantage API key in the environment: get a free key at "
+                          f"https://www.alphavantage.co/support/#api-key, then `export {ALPHAVANTAGE_KEY_ENV}=...`; "
+                          f"or choose another source")
+    if kernel_name is not None:
+        from jupyter_client.kernelspec import find_kernel_specs
+
+        specs = find_kernel_specs()
+        if kernel_name not in specs:
+            raise ConfigError("kernel_name", kernel_name, f"an installed Jupyter kernel: {', '.join(sorted(specs))}")
+
+
+def _require_file(field: str, value: str, allowed: str) -> None:
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise ConfigError(field, value, f"{allowed}; {path.resolve()} does not exist")
+
+
+def with_absolute_paths(config: RunConfig, base: str | Path | None = None) -> RunConfig:
+    """The config with csv_path and headlines_path made absolute (relative to ``base``, default the cwd).
+
+    The notebooks run with the notebooks folder as their working directory, so a path the user typed relative
+    to where they stand must be pinned down before config.json is written.
+    """
+    base = Path(base) if base is not None else Path.cwd()
+    changes = {}
+    for field in ("csv_path", "headlines_path"):
+        value = getattr(config, field)
+        if value and not Path(value).expanduser().is_absolute():
+            changes[field] = str((base / Path(value).expanduser()).resolve())
+    return config.replace(**changes) if changes else config
+
+
+# ---------------------------------------------------------------------------------------------- running
+
+
+def run_series(config: RunConfig, *, out_dir: str | Path = DEFAULT_REPORTS, run_id: str | None = None,
+               notebooks_dir: str | Path | None = None, notebooks: Sequence[str] | None = None,
+               no_code: bool = False, progress: bool = True, kernel_name: str = "python3") -> Path:
+    """Execute the series (or ``notebooks``, a subset) into a new run folder under ``out_dir``; return it.
+
+    The folder is ``out_dir/<run_id>`` (default ``TICKER-YYYY-MM-DDTHHMM-cell``), suffixed ``-2``, ``-3``, ...
+    if taken: runs never overwrite each other. ``config.json`` is written before any notebook runs. Raises
+    ConfigError before creating anything when a parameter is bad, NotebookFailed when a notebook raises.
+    One run per process at a time: papermill changes the working directory (use helpers.batch for many).
+    """
+    notebooks_dir = Path(notebooks_dir) if notebooks_dir is not None else DEFAULT_NOTEBOOKS_DIR
+    config = with_absolute_paths(config)
+    preflight(config, kernel_name=kernel_name)
+    stems = select_notebooks(notebooks, notebooks_dir)
+
+    paths = RunPaths(_create_run_dir(Path(out_dir), run_id or new_run_id(config.ticker, config.cell)))
+    config.save(paths.config)
+    log.info("run folder %s: %s", paths.root, ", ".join(stems))
+    statuses: dict[str, NotebookStatus] = {stem: NotebookStatus("not run") for stem in stems}
+    try:
+        with _kernel_environment(), _progress(stems, config.ticker, progress) as bar:
+            for stem in bar:
+                bar.set_postfix_str(stem)
+                statuses[stem] = NotebookStatus("interrupted")
+                try:
+                    execute_notebook(notebooks_dir / f"{stem}.ipynb", paths, kernel_name=kernel_name)
+                except NotebookFailed as failure:
+                    statuses[stem] = failure.status
+                    _export_quietly(paths, stem, no_code)
+                    raise
+                statuses[stem] = NotebookStatus("ok")
+                export_html(paths.notebook(stem), paths.notebook_html(stem), no_code=no_code)
+    finally:
+        write_index(paths.root, config, notebooks_status=statuses)
+    return paths.root
+
+
+def execute_notebook(source: Path, paths: RunPaths, *, kernel_name: str = "python3") -> Path:
+    """Run one notebook with papermill into the run folder (cwd: the notebook's folder); return the output.
+
+    Parameters: ``run_dir`` = the run folder, ``overrides`` = {} (the config is already in config.json).
+    Raises NotebookFailed naming the source notebook's cell that raised.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    stem = source.stem
+    output = paths.notebook(stem)
+    try:
+        papermill.execute_notebook(str(source), str(output), parameters={"run_dir": str(paths.root), "overrides": {}},
+                                   kernel_name=kernel_name, cwd=str(source.parent), progress_bar=False,
+                                   log_output=False)
+    except PapermillExecutionError as err:
+        cell_index = _source_cell_index(output, err.cell_index)
+        raise NotebookFailed(stem, cell_index, err.ename, _first_line(err.evalue), paths.root) from err
+    except Exception as err:  # kernel died, timed out, failed to start: no cell error output to read
+        raise NotebookFailed(stem, _running_cell_index(output), type(err).__name__, _first_line(str(err)),
+                             paths.root) from err
+    return output
+
+
+def _source_cell_index(output: Path, executed_index: int) -> int:
+    """Map papermill's cell index (counted in the executed notebook, injected-parameters cell included)
+    to the source notebook's cell index."""
+    try:
+        nb = nbformat.read(output, as_version=4)
+    except Exception:
+        return executed_index
+    executed = [c for c in nb.cells if "papermill-error-cell-tag" not in c.get("metadata", {}).get("tags", [])]
+    injected = sum(1 for c in executed[:executed_index]
+                   if "injected-parameters" in c.get("metadata", {}).get("tags", []))
+    return executed_index - injected
+
+
+def _running_cell_index(output: Path) -> int | None:
+    """The source index of the cell papermill last marked running or failed, if the output was saved."""
+    try:
+        nb = nbformat.read(output, as_version=4)
+    except Exception:
+        return None
+    index = 0
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "injected-parameters" in tags or "papermill-error-cell-tag" in tags:
+            continue
+        if cell.get("metadata", {}).get("papermill", {}).get("status") in ("running", "failed"):
+            return index
+        index += 1
+    return None
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def _create_run_dir(out_dir: Path, run_id: str) -> Path:
+    """Claim a fresh folder for the run (two processes starting the same minute get different folders)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        candidate = unique_run_dir(out_dir, run_id)
+        try:
+            candidate.mkdir(exist_ok=False)
+            return candidate
+        except FileExistsError:
+            continue
+
+
+@contextlib.contextmanager
+def _kernel_environment() -> Iterator[None]:
+    """Set KERNEL_ENV (and KERNEL_ENV_DEFAULTS when unset) for the kernels started inside; restore after."""
+    saved = {k: os.environ.get(k) for k in (*KERNEL_ENV, *KERNEL_ENV_DEFAULTS)}
+    os.environ.update(KERNEL_ENV)
+    for key, value in KERNEL_ENV_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@contextlib.contextmanager
+def _progress(stems: Sequence[str], ticker: str, enabled: bool) -> Iterator[Any]:
+    from tqdm.auto import tqdm
+
+    bar = tqdm(stems, desc=ticker, unit="notebook", file=sys.stderr, disable=not enabled, leave=True)
+    try:
+        yield bar
+    finally:
+        bar.close()
+
+
+# ---------------------------------------------------------------------------------------------- HTML export
+
+
+def export_html(notebook_path: str | Path, html_path: str | Path, *, no_code: bool = False) -> Path:
+    """Export an executed notebook to HTML (lab template), code inputs foldable, or left out with ``no_code``.
+
+    Plotly figures made with the 'notebook' renderer carry plotly.js inside the output, so the page draws
+    them offline.
+    """
+    from nbconvert import HTMLExporter
+
+    notebook_path, html_path = Path(notebook_path), Path(html_path)
+    exporter = HTMLExporter(template_name="lab",
+                            extra_loaders=[jinja2.DictLoader({"foldable.html.j2": _FOLDABLE_TEMPLATE})],
+                            template_file="foldable.html.j2", exclude_input=no_code,
+                            exclude_input_prompt=no_code, exclude_output_prompt=no_code)
+    nb = nbformat.read(notebook_path, as_version=4)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook_path.stem}})
+    return atomic_write_text(html_path, body)
+
+
+def _export_quietly(paths: RunPaths, stem: str, no_code: bool) -> None:
+    """Export a failed notebook's HTML if papermill saved it; a failed export must not hide the failure."""
+    if not paths.notebook(stem).exists():
+        return
+    try:
+        export_html(paths.notebook(stem), paths.notebook_html(stem), no_code=no_code)
+    except Exception as err:
+        log.warning("could not export %s to HTML: %s", paths.notebook(stem), err)
