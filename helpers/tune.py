@@ -1,0 +1,727 @@
+"""Hyperparameter search with keras-tuner: the same builder as training, resumable, budgeted, blind to the test rows.
+
+A search tries network shapes and training settings and keeps the one with the lowest validation loss. Three
+rules keep it honest:
+
+- **The test rows never reach the tuner.** :func:`frame_without_test_rows` cuts the feature frame before the
+  first test target date, and only that frame is handed to :class:`StackedRNNHyperModel`. Choosing
+  hyperparameters on the test rows would make notebook 06's test score optimistic.
+- **One builder.** Every trial is built by :func:`helpers.models.build_stacked_rnn` and compiled by
+  :func:`helpers.train.compile_model`, exactly like notebook 04's model.
+- **Resumable and budgeted.** The tuner's state lives in ``tuning_dir/search`` (``overwrite=False``), so a
+  re-run repeats no finished trial and retries one that was killed midway. The budget is ``max_trials``
+  trials of at most ``tune_epochs`` epochs, and ``tune_time_limit_s`` seconds of wall clock per call: no new
+  trial starts after that (the running one finishes).
+
+The window length changes the data, not only the model, so the hypermodel registers ``window`` in ``build()``
+(the input shape needs it) and builds the windows itself in an overridden ``fit()``.
+
+The objective is a trial's lowest ``val_loss`` on the run's one validation period. Averaging it over a few
+time-ordered folds (walk-forward validation inside the pre-test rows) would make the choice less noisy at k
+times the cost; that is not done here: ``fit()`` would return one History per fold and keras-tuner averages them.
+
+Distributed mode is keras-tuner's own: one chief process holds the oracle and hands out trials over gRPC, any
+number of workers run them. Set ``KERASTUNER_TUNER_ID`` (``chief``, ``tuner0``, ``tuner1``, ...),
+``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` and run the same command in every process::
+
+    python -m helpers.tune --run-dir reports/<run-id>
+
+``import helpers.tune`` is cheap: keras-tuner and TensorFlow are imported on first use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import functools
+import logging
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from helpers.atomic import atomic_write_json, read_json
+from helpers.config import CELLS, RunConfig
+from helpers.runfolder import RunPaths
+from helpers.windows import MIN_SPLIT_SAMPLES, WindowGenerator, chronological_split, input_columns_for
+
+log = logging.getLogger(__name__)
+
+PROJECT_NAME = "search"        # keras-tuner's project folder inside tuning_dir
+DEFAULT_RUN_FILE = "default_run.json"   # the default config's validation loss, kept so a resume reuses it
+SIGNATURE_FILE = "search_settings.json"  # what the trials in tuning_dir were scored on; a resume must match it
+OBJECTIVE = "val_loss"
+
+# The search space. The window lengths come from config.tune_windows; the rest is fixed here.
+UNIT_CHOICES = (16, 32, 64, 128)
+LAYERS_RANGE = (1, 4)
+DROPOUT_RANGE = (0.0, 0.5)
+DROPOUT_STEP = 0.1
+LEARNING_RATE_RANGE = (1e-4, 1e-2)     # sampled on a log scale
+BATCH_SIZES = (32, 64, 128)
+
+# The RunConfig fields a search chooses (what best.json overrides).
+OVERRIDE_FIELDS = ("cell", "units", "dropout", "learning_rate", "batch_size", "window")
+
+# keras-tuner treats seed 0 as "no seed" and draws a random one; this stands in for 0 so runs still repeat.
+_SEED_FOR_ZERO = 2**31 - 1
+
+
+# ---------------------------------------------------------------------- the search space
+def search_space(config: RunConfig) -> pd.DataFrame:
+    """The hyperparameters a search tries, one row each: name, the values or range, how it is sampled."""
+    rows = [
+        ("window", ", ".join(map(str, config.tune_windows)), "choice (config.tune_windows)"),
+        ("cell", ", ".join(CELLS), "choice (rnn = SimpleRNN)"),
+        ("layers", f"{LAYERS_RANGE[0]} to {LAYERS_RANGE[1]}", "whole number"),
+        ("units_1 .. units_<layers>", ", ".join(map(str, UNIT_CHOICES)), "choice, one per layer"),
+        ("dropout", f"{DROPOUT_RANGE[0]} to {DROPOUT_RANGE[1]}", f"steps of {DROPOUT_STEP}"),
+        ("learning_rate", f"{LEARNING_RATE_RANGE[0]:g} to {LEARNING_RATE_RANGE[1]:g}", "log scale"),
+        ("batch_size", ", ".join(map(str, BATCH_SIZES)), "choice"),
+    ]
+    return pd.DataFrame(rows, columns=["hyperparameter", "values", "sampled as"])
+
+
+# ---------------------------------------------------------------------- keeping the test rows out
+@dataclass(frozen=True)
+class TuningBoundaries:
+    """Where the tuner's data starts being validation and where it stops.
+
+    ``val_start``: the first validation target date (the run's split at ``config.window``).
+    ``test_start``: the earliest first test target date over every window the search may pick and the run's
+    own window; rows on or after it never reach the tuner, whichever window wins.
+    """
+
+    val_start: pd.Timestamp
+    test_start: pd.Timestamp
+
+    def to_dict(self) -> dict[str, str]:
+        return {"val_start": self.val_start.date().isoformat(), "test_start": self.test_start.date().isoformat()}
+
+
+def tuning_boundaries(frame: pd.DataFrame, config: RunConfig) -> TuningBoundaries:
+    """The validation and test boundary dates of ``frame`` under ``config`` (see :class:`TuningBoundaries`).
+
+    With fractions, the first test date depends on the window (the split counts rows that can be a label);
+    taking the earliest over all candidate windows means the test rows of the final run, whatever window the
+    search picks, were never seen by the search.
+    """
+    dates = pd.DatetimeIndex(frame.index)
+    windows = sorted({int(config.window), *map(int, config.tune_windows)})
+    plans = {w: chronological_split(dates, config, w, config.horizon) for w in windows}
+    return TuningBoundaries(val_start=plans[int(config.window)].val_start,
+                            test_start=min(plan.test_start for plan in plans.values()))
+
+
+def frame_without_test_rows(frame: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
+    """The rows of ``frame`` dated before the first test target date: all the tuner may see.
+
+    The cut is at :func:`tuning_boundaries`' ``test_start``, so no test target (nor any later feature value)
+    of any candidate window is in the returned frame.
+    """
+    boundaries = tuning_boundaries(frame, config)
+    return frame.loc[frame.index < boundaries.test_start]
+
+
+@dataclass
+class TuningWindows:
+    """Scaled training and validation windows for one window length, as arrays.
+
+    ``x_*``: ``(samples, window, features)`` float32; ``y_*``: ``(samples, horizon)``; ``*_target_dates``: the
+    step-1 target date of each sample (tests check none reaches the test period).
+    """
+
+    window: int
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    train_target_dates: pd.DatetimeIndex
+    val_target_dates: pd.DatetimeIndex
+    last_target_date: pd.Timestamp
+
+
+def tuning_windows(frame: pd.DataFrame, feature_columns: Sequence[str], config: RunConfig, window: int,
+                   val_start: pd.Timestamp | str) -> TuningWindows:
+    """Training windows (targets before ``val_start``) and validation windows (targets from ``val_start`` to
+    the end of ``frame``) of a frame that holds no test rows, scaled with training rows only.
+
+    ``frame`` must come from :func:`frame_without_test_rows`. The WindowGenerator always cuts three splits of
+    at least ``MIN_SPLIT_SAMPLES`` samples, and this frame has no test period, so the validation period is
+    given to it in two halves (its 'val' and 'test' splits) whose windows are joined again: together they are
+    the run's validation windows (with ``horizon > 1`` less the ``horizon - 1`` samples whose targets straddle
+    the halfway date). The scalers are fitted on the training rows only, as in notebook 04.
+    """
+    dates = pd.DatetimeIndex(frame.index)
+    val_start = pd.Timestamp(val_start)
+    first_val_row = int(dates.searchsorted(val_start, side="left"))
+    val_rows = len(dates) - first_val_row
+    needed = 2 * (MIN_SPLIT_SAMPLES + config.horizon)
+    if val_rows < needed:
+        raise ValueError(
+            f"the validation period has {val_rows} rows (targets from {val_start.date()}); tuning needs at least "
+            f"{needed}: use a longer history or a larger val_frac")
+    halfway = dates[first_val_row + val_rows // 2]
+    inner = config.replace(val_start=val_start.date().isoformat(), test_start=halfway.date().isoformat())
+    gen = WindowGenerator(frame, feature_columns, inner, window=int(window))
+    x_val = np.concatenate([gen.inputs("val"), gen.inputs("test")])
+    y_val = np.concatenate([gen.labels("val"), gen.labels("test")])
+    val_dates = gen.target_dates("val").append(gen.target_dates("test"))
+    last_target = dates[min(gen.origins("test").stop - 1 + gen.horizon, len(dates) - 1)]
+    return TuningWindows(window=int(window), x_train=np.ascontiguousarray(gen.inputs("train")),
+                         y_train=np.ascontiguousarray(gen.labels("train")), x_val=np.ascontiguousarray(x_val),
+                         y_val=np.ascontiguousarray(y_val), train_target_dates=gen.target_dates("train"),
+                         val_target_dates=val_dates, last_target_date=last_target)
+
+
+# ---------------------------------------------------------------------- the hypermodel
+def __getattr__(name: str) -> Any:
+    # `from helpers.tune import StackedRNNHyperModel` works while keras-tuner is imported only on first use.
+    if name == "StackedRNNHyperModel":
+        return _hypermodel_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _hypermodel_class() -> type:
+    """Define StackedRNNHyperModel on first use (it subclasses keras_tuner.HyperModel)."""
+    import keras
+    import keras_tuner as kt
+
+    from helpers.models import build_stacked_rnn
+    from helpers.train import compile_model, set_seed
+
+    class StackedRNNHyperModel(kt.HyperModel):
+        """A stacked LSTM/GRU/SimpleRNN whose shape, training settings and window length are searched.
+
+        ``frame`` must hold no test rows (pass :func:`frame_without_test_rows`' output; a frame reaching
+        ``boundaries.test_start`` is refused). ``build(hp)`` registers every hyperparameter (see
+        :func:`search_space`) and returns the compiled model; ``fit(hp, model, ...)`` builds the windows of
+        ``hp['window']`` (cached per length), fits on the training windows and validates on the validation
+        windows. Each trial starts from ``config.seed``, so trials differ by their hyperparameters only.
+        """
+
+        def __init__(self, frame: pd.DataFrame, feature_columns: Sequence[str], config: RunConfig,
+                     boundaries: TuningBoundaries, *, name: str | None = None):
+            super().__init__(name=name, tunable=True)
+            if len(frame) and frame.index[-1] >= boundaries.test_start:
+                raise ValueError(
+                    f"the tuning frame reaches {frame.index[-1].date()}, on or after the first test date "
+                    f"{boundaries.test_start.date()}: pass frame_without_test_rows(frame, config) so the search "
+                    "never sees test rows")
+            self.frame = frame
+            self.feature_columns = list(feature_columns)
+            self.config = config
+            self.boundaries = boundaries
+            self.n_features = len(input_columns_for(self.feature_columns, config.target))
+            self.trials_fitted = 0   # trials trained in this process (a distributed worker reports it)
+            self._windows: dict[int, TuningWindows] = {}
+
+        # ---------------------------------------------------------- space and model
+        def build(self, hp: Any) -> keras.Model:
+            c = self.config
+            window = hp.Choice("window", [int(w) for w in c.tune_windows],
+                               default=_default_if_in(c.window, c.tune_windows))
+            cell = hp.Choice("cell", list(CELLS), default=c.cell)
+            layers = hp.Int("layers", *LAYERS_RANGE, default=len(c.units))
+            units = [hp.Choice(f"units_{i}", list(UNIT_CHOICES),
+                               default=_default_if_in(c.units[i - 1] if i <= len(c.units) else None, UNIT_CHOICES))
+                     for i in range(1, layers + 1)]
+            dropout = hp.Float("dropout", *DROPOUT_RANGE, step=DROPOUT_STEP,
+                               default=_default_if_between(c.dropout, DROPOUT_RANGE))
+            learning_rate = hp.Float("learning_rate", *LEARNING_RATE_RANGE, sampling="log",
+                                     default=_default_if_between(c.learning_rate, LEARNING_RATE_RANGE))
+            hp.Choice("batch_size", list(BATCH_SIZES), default=_default_if_in(c.batch_size, BATCH_SIZES))
+            return self.build_model(cell, units, round(dropout, 6), learning_rate, window)
+
+        def build_model(self, cell: str, units: Sequence[int], dropout: float, learning_rate: float,
+                        window: int) -> keras.Model:
+            """The compiled network of one point of the space, from the same builder as notebook 04."""
+            set_seed(self.config.seed)
+            output = "classification" if self.config.target == "direction" else "regression"
+            model = build_stacked_rnn(cell, units, dropout, self.config.horizon, int(window), self.n_features,
+                                      output=output)
+            return compile_model(model, learning_rate, self.config.target)
+
+        # ---------------------------------------------------------- data and training
+        def windows_for(self, window: int) -> TuningWindows:
+            """The training and validation windows of ``window``, built once per length."""
+            window = int(window)
+            if window not in self._windows:
+                self._windows[window] = tuning_windows(self.frame, self.feature_columns, self.config, window,
+                                                       self.boundaries.val_start)
+            return self._windows[window]
+
+        def fit(self, hp: Any, model: keras.Model, *args: Any, **kwargs: Any) -> Any:
+            """Fit on the training windows of ``hp['window']``, validating on its validation windows.
+
+            keras-tuner passes ``epochs`` (Hyperband: also ``initial_epoch``), ``callbacks`` (its checkpoint
+            and bookkeeping) and ``verbose`` through ``kwargs``. Early stopping on ``val_loss`` with
+            ``config.patience`` ends hopeless trials early.
+            """
+            self.trials_fitted += 1
+            return self.fit_model(model, int(hp.get("window")), int(hp.get("batch_size")), **kwargs)
+
+        def fit_model(self, model: keras.Model, window: int, batch_size: int, *, epochs: int | None = None,
+                      callbacks: Sequence[Any] = (), verbose: Any = 0, **kwargs: Any) -> Any:
+            """``model.fit`` on the tuning windows; returns the Keras History (its best val_loss is the score)."""
+            data = self.windows_for(window)
+            early = keras.callbacks.EarlyStopping(monitor=OBJECTIVE, patience=max(1, self.config.patience))
+            set_seed(self.config.seed)   # the same shuffling order in every trial
+            return model.fit(data.x_train, data.y_train, batch_size=int(batch_size), shuffle=True,
+                             validation_data=(data.x_val, data.y_val),
+                             epochs=int(epochs or self.config.tune_epochs),
+                             callbacks=[*callbacks, early], verbose=verbose, **kwargs)
+
+    return StackedRNNHyperModel
+
+
+def _default_if_in(value: Any, allowed: Sequence[Any]) -> Any:
+    return value if value in tuple(allowed) else None
+
+
+def _default_if_between(value: float, bounds: tuple[float, float]) -> float | None:
+    return float(value) if bounds[0] <= value <= bounds[1] else None
+
+
+# ---------------------------------------------------------------------- the tuner, with a wall-clock limit
+@functools.cache
+def _time_limited(oracle_class: type) -> type:
+    """``oracle_class`` with a deadline: after it, ``create_trial`` answers STOPPED instead of a new trial.
+
+    The check sits in the oracle, so in distributed mode the chief enforces it for every worker, and the
+    chief's normal shutdown (every worker told to stop, no trial running) follows.
+    """
+    from keras_tuner.src.engine import trial as trial_module
+
+    class TimeLimitedOracle(oracle_class):
+        deadline: float = math.inf          # time.monotonic() after which no trial starts
+        stopped_by_time_limit: bool = False
+
+        def create_trial(self, tuner_id: str) -> Any:
+            if time.monotonic() >= self.deadline and tuner_id not in self.ongoing_trials:
+                self.stopped_by_time_limit = True
+                self.tuner_ids.discard(tuner_id)
+                return trial_module.Trial(self.hyperparameters.copy(), trial_id="stopped",
+                                          status=trial_module.TrialStatus.STOPPED)
+            return super().create_trial(tuner_id)
+
+    TimeLimitedOracle.__name__ = f"TimeLimited{oracle_class.__name__}"
+    return TimeLimitedOracle
+
+
+def make_tuner(hypermodel: Any, config: RunConfig, tuning_dir: str | Path, *, overwrite: bool = False) -> Any:
+    """The keras-tuner tuner of ``config.tuner`` ('random', 'hyperband' or 'bayesian') over ``hypermodel``.
+
+    State in ``tuning_dir/search``; ``overwrite=False`` resumes a previous search there. Budget:
+    ``config.max_trials`` trials (Hyperband: its brackets up to ``tune_epochs`` epochs, capped at
+    ``max_trials`` trials too), ``config.tune_time_limit_s`` seconds from now. Bayesian optimisation starts
+    with ``max(2, max_trials // 3)`` random trials before its Gaussian process proposes (keras-tuner's default
+    of 3 per hyperparameter would make a short search purely random). Seeded by ``config.seed``.
+    """
+    import keras_tuner as kt
+    from keras_tuner.src.tuners.bayesian import BayesianOptimizationOracle
+    from keras_tuner.src.tuners.hyperband import HyperbandOracle
+    from keras_tuner.src.tuners.randomsearch import RandomSearchOracle
+
+    seed = config.seed or _SEED_FOR_ZERO
+    objective = kt.Objective(OBJECTIVE, direction="min")
+    if config.tuner == "random":
+        oracle = _time_limited(RandomSearchOracle)(objective=objective, max_trials=config.max_trials, seed=seed)
+        tuner_class = _tuner_classes()["plain"]
+    elif config.tuner == "bayesian":
+        oracle = _time_limited(BayesianOptimizationOracle)(
+            objective=objective, max_trials=config.max_trials, seed=seed,
+            num_initial_points=max(2, config.max_trials // 3))
+        tuner_class = _tuner_classes()["plain"]
+    elif config.tuner == "hyperband":
+        oracle = _time_limited(HyperbandOracle)(objective=objective, max_epochs=config.tune_epochs,
+                                                 factor=3, hyperband_iterations=1, seed=seed)
+        oracle.max_trials = config.max_trials
+        tuner_class = _tuner_classes()["hyperband"]
+    else:
+        raise ValueError(f"unknown tuner {config.tuner!r}: use one of random, hyperband, bayesian")
+    oracle.deadline = time.monotonic() + float(config.tune_time_limit_s)
+    return tuner_class(oracle=oracle, hypermodel=hypermodel, directory=str(tuning_dir),
+                       project_name=PROJECT_NAME, overwrite=overwrite)
+
+
+@functools.cache
+def _tuner_classes() -> dict[str, type]:
+    """keras-tuner's Tuner and Hyperband tuner (its trial resumption and epoch schedule), over oracles made
+    here, without keras-tuner's per-trial TensorBoard hook.
+
+    keras-tuner 1.4.8 imports ``tensorboard`` at the start of every trial with the TensorFlow backend, only to
+    wire up TensorBoard callbacks; tensorflow-cpu 2.21 does not install tensorboard, so every trial failed.
+    The hook is skipped unless a TensorBoard callback is passed (this module passes none).
+    """
+    import keras_tuner as kt
+
+    class NoTensorBoardHook:
+        def _configure_tensorboard_dir(self, callbacks: list[Any], trial: Any, execution: int = 0) -> None:
+            if any(type(c).__name__ == "TensorBoard" for c in callbacks):
+                super()._configure_tensorboard_dir(callbacks, trial, execution)
+
+    class SearchTuner(NoTensorBoardHook, kt.Tuner):
+        pass
+
+    class HyperbandTuner(NoTensorBoardHook, kt.Hyperband):
+        def __init__(self, oracle: Any, hypermodel: Any, **kwargs: Any):
+            kt.Tuner.__init__(self, oracle=oracle, hypermodel=hypermodel, **kwargs)
+
+    return {"plain": SearchTuner, "hyperband": HyperbandTuner}
+
+
+# ---------------------------------------------------------------------- running a search
+@dataclass
+class SearchResult:
+    """What a search found.
+
+    ``trials``: one row per trial (trial_id, status, val_loss, every hyperparameter; ``units_i`` beyond
+    ``layers`` are empty because that layer does not exist). ``best_overrides``: the RunConfig fields of the
+    best completed trial. ``default_val_loss``: the run's config trained once with the same budget and data
+    (None on a distributed worker, which leaves that to the chief). ``role``: 'single', 'chief' or 'worker'.
+    """
+
+    trials: pd.DataFrame
+    best_hyperparameters: dict[str, Any] | None
+    best_overrides: dict[str, Any] | None
+    best_val_loss: float | None
+    default_overrides: dict[str, Any]
+    default_val_loss: float | None
+    tuner: str
+    role: str
+    new_trials: int        # trials finished during this call, by any process
+    trials_run_here: int   # trials this process trained
+    seconds: float
+    stopped_by_time_limit: bool
+    boundaries: TuningBoundaries
+    last_tuning_date: pd.Timestamp
+    tuning_dir: Path = field(default_factory=Path)
+
+    @property
+    def completed(self) -> int:
+        """Number of trials that finished with a validation loss."""
+        return int((self.trials["status"] == "COMPLETED").sum()) if len(self.trials) else 0
+
+    @property
+    def default_won(self) -> bool:
+        """True when the run's own config beat every trial (then best.json keeps it)."""
+        return (self.best_val_loss is None or
+                (self.default_val_loss is not None and self.default_val_loss <= self.best_val_loss))
+
+    @property
+    def gain(self) -> float | None:
+        """Relative validation-loss reduction of the best trial over the default config (0.1 = 10% lower)."""
+        if self.best_val_loss is None or not self.default_val_loss:
+            return None
+        return 1.0 - self.best_val_loss / self.default_val_loss
+
+    def summary(self) -> str:
+        """Two or three plain sentences for a notebook or the command line."""
+        stopped = ", stopped by the time limit" if self.stopped_by_time_limit else ""
+        lines = [f"{self.tuner} search: {len(self.trials)} trials ({self.completed} completed, {self.new_trials} "
+                 f"run now in {self.seconds:.0f} s{stopped}); the tuner saw rows up to "
+                 f"{self.last_tuning_date.date()}, test targets start {self.boundaries.test_start.date()}."]
+        if self.best_val_loss is not None:
+            lines.append(f"Best validation loss {self.best_val_loss:.6g} with {self.best_overrides}.")
+        if self.default_val_loss is not None and self.gain is not None:
+            lines.append(f"The run's default config scored {self.default_val_loss:.6g}: the best trial is "
+                         f"{100 * self.gain:.1f}% lower" + (" (the default stays: it was not beaten)."
+                                                            if self.default_won else "."))
+        return "\n".join(lines)
+
+
+def run_search(frame: pd.DataFrame, feature_columns: Sequence[str], config: RunConfig, tuning_dir: str | Path,
+               *, overwrite: bool = False, verbose: int = 1) -> SearchResult:
+    """Search hyperparameters on the rows of ``frame`` before the test period and report what won.
+
+    ``frame``: the feature frame (date index, ``feature_columns`` and ``close``), test rows included: they
+    are cut off here (:func:`frame_without_test_rows`) before anything else sees the frame. The search resumes
+    what ``tuning_dir`` holds unless ``overwrite``. In distributed mode (``KERASTUNER_*`` set) the chief
+    serves trials until every worker is done, and a worker runs trials and returns without scoring the
+    default config. The default config is trained once per tuning folder (kept in ``default_run.json``).
+    """
+    from keras_tuner.src.distribute import utils as dist_utils
+
+    tuning_dir = Path(tuning_dir)
+    tuning_dir.mkdir(parents=True, exist_ok=True)
+    boundaries = tuning_boundaries(frame, config)
+    tuning_frame = frame_without_test_rows(frame, config)
+    hypermodel = _hypermodel_class()(tuning_frame, feature_columns, config, boundaries)
+    if overwrite:
+        (tuning_dir / DEFAULT_RUN_FILE).unlink(missing_ok=True)
+    check_same_search(tuning_dir, search_signature(tuning_frame, feature_columns, config), overwrite=overwrite)
+    tuner = make_tuner(hypermodel, config, tuning_dir, overwrite=overwrite)
+    role = ("chief" if dist_utils.is_chief_oracle() else "worker") if dist_utils.has_chief_oracle() else "single"
+
+    finished_before = _finished_trial_ids(tuning_dir)
+    started = time.perf_counter()
+    tuner.search(epochs=config.tune_epochs, verbose=verbose)
+    seconds = time.perf_counter() - started
+    table = trials_table(tuning_dir)
+    new_trials = len(_finished_trial_ids(tuning_dir) - finished_before)
+    stopped = bool(getattr(tuner.oracle, "stopped_by_time_limit", False))
+    for _, row in table[table["status"].isin(["FAILED", "INVALID"])].iterrows():
+        log.warning("tuning trial %s failed: %s", row["trial_id"], row.get("error"))
+
+    best_hp, best_loss = _best_trial(table, tuning_dir)
+    default_overrides = {name: _json_value(getattr(config, name)) for name in OVERRIDE_FIELDS}
+    default_loss = None if role == "worker" else default_val_loss(hypermodel, config, tuning_dir, verbose=verbose)
+    return SearchResult(
+        trials=table, best_hyperparameters=best_hp,
+        best_overrides=None if best_hp is None else overrides_from_hyperparameters(best_hp),
+        best_val_loss=best_loss, default_overrides=default_overrides, default_val_loss=default_loss,
+        tuner=config.tuner, role=role, new_trials=new_trials, trials_run_here=hypermodel.trials_fitted,
+        seconds=seconds, stopped_by_time_limit=stopped,
+        boundaries=boundaries, last_tuning_date=tuning_frame.index[-1], tuning_dir=tuning_dir)
+
+
+def search_signature(tuning_frame: pd.DataFrame, feature_columns: Sequence[str], config: RunConfig) -> dict[str, Any]:
+    """What makes trials comparable: the tuner, the space's windows, the target, the per-trial budget, the seed
+    and the exact data. ``max_trials`` and the time limit are not part of it: raising them extends a search."""
+    from helpers.artifacts import data_fingerprint
+
+    return {"tuner": config.tuner, "tune_windows": list(config.tune_windows), "target": config.target,
+            "horizon": config.horizon, "scaler": config.scaler, "tune_epochs": config.tune_epochs,
+            "patience": config.patience, "seed": config.seed, "feature_columns": list(feature_columns),
+            "data_fingerprint": data_fingerprint(tuning_frame[list(dict.fromkeys([*feature_columns, "close"]))])}
+
+
+def check_same_search(tuning_dir: str | Path, signature: dict[str, Any], *, overwrite: bool = False) -> None:
+    """Record ``signature`` in ``tuning_dir/search_settings.json``, or refuse to resume a search that was scored
+    under other settings.
+
+    Without this check keras-tuner would happily mix trials scored on other data, another target or another
+    budget into one table, or fail obscurely when the tuner kind changed.
+    """
+    path = Path(tuning_dir) / SIGNATURE_FILE
+    if path.exists() and not overwrite:
+        stored = read_json(path)
+        differ = sorted(k for k in set(stored) | set(signature) if stored.get(k) != signature.get(k))
+        if differ:
+            shown = ", ".join(f"{k}: was {_short(stored.get(k))}, now {_short(signature.get(k))}" for k in differ)
+            raise ValueError(
+                f"{Path(tuning_dir)} holds a search scored under other settings ({shown}); its trials cannot be "
+                "compared with new ones. Delete that folder (or call run_search(..., overwrite=True)) to start "
+                "over, or restore the settings to resume it")
+    else:
+        atomic_write_json(path, signature)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def default_val_loss(hypermodel: Any, config: RunConfig, tuning_dir: str | Path, *, verbose: int = 0) -> float:
+    """The best validation loss of the run's own config (cell, units, dropout, learning rate, batch size,
+    window) trained once on the tuning windows with the trials' budget: the yardstick of "gain over default".
+
+    Kept in ``tuning_dir/default_run.json`` with what it depends on, and reused while those stay the same.
+    """
+    import keras
+
+    from helpers.artifacts import data_fingerprint
+
+    key = {"overrides": {name: _json_value(getattr(config, name)) for name in OVERRIDE_FIELDS},
+           "tune_epochs": config.tune_epochs, "patience": config.patience, "seed": config.seed,
+           "target": config.target, "horizon": config.horizon, "scaler": config.scaler,
+           "feature_columns": list(hypermodel.feature_columns),
+           "data_fingerprint": data_fingerprint(hypermodel.frame)}
+    path = Path(tuning_dir) / DEFAULT_RUN_FILE
+    if path.exists():
+        stored = read_json(path)
+        if stored.get("key") == key and stored.get("val_loss") is not None:
+            return float(stored["val_loss"])
+    keras.backend.clear_session()
+    model = hypermodel.build_model(config.cell, config.units, config.dropout, config.learning_rate, config.window)
+    history = hypermodel.fit_model(model, config.window, config.batch_size, epochs=config.tune_epochs,
+                                   verbose=verbose)
+    losses = [v for v in history.history.get(OBJECTIVE, []) if np.isfinite(v)]
+    loss = float(min(losses)) if losses else float("nan")
+    atomic_write_json(path, {"key": key, "val_loss": loss, "epochs_run": len(history.history.get(OBJECTIVE, []))})
+    return loss
+
+
+# ---------------------------------------------------------------------- reading the tuner's folder
+def _trial_files(tuning_dir: str | Path) -> list[Path]:
+    return sorted((Path(tuning_dir) / PROJECT_NAME).glob("trial_*/trial.json"))
+
+
+def _load_trials(tuning_dir: str | Path) -> list[Any]:
+    from keras_tuner.src.engine import trial as trial_module
+
+    return [trial_module.Trial.load(str(f)) for f in _trial_files(tuning_dir)]
+
+
+def _finished_trial_ids(tuning_dir: str | Path) -> set[str]:
+    return {t.trial_id for t in _load_trials(tuning_dir) if t.status in ("COMPLETED", "FAILED")}
+
+
+def trials_table(tuning_dir: str | Path) -> pd.DataFrame:
+    """Every trial in ``tuning_dir``: trial_id, status, val_loss (its best epoch), then every hyperparameter.
+
+    Read from the trial files, so it works on the chief, a worker or a finished folder alike. ``units_i`` of
+    layers a trial does not have are left empty (keras-tuner keeps a value for them; the model ignores it).
+    ``error``: the exception of a failed trial.
+    """
+    rows = []
+    for trial in _load_trials(tuning_dir):
+        values = dict(trial.hyperparameters.values)
+        layers = int(values.get("layers", LAYERS_RANGE[1]))
+        for i in range(layers + 1, LAYERS_RANGE[1] + 1):
+            if f"units_{i}" in values:
+                values[f"units_{i}"] = None
+        score = trial.score if trial.status == "COMPLETED" else None
+        rows.append({"trial_id": trial.trial_id, "status": trial.status,
+                     OBJECTIVE: float(score) if score is not None else np.nan, **values,
+                     "error": _last_line(trial.message) if trial.status in ("FAILED", "INVALID") else None})
+    columns = ["trial_id", "status", OBJECTIVE, "window", "cell", "layers",
+               *[f"units_{i}" for i in range(1, LAYERS_RANGE[1] + 1)], "dropout", "learning_rate", "batch_size"]
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return pd.DataFrame(columns=columns)
+    ordered = [c for c in columns if c in table.columns] + [c for c in table.columns if c not in columns]
+    return table[ordered].sort_values("trial_id", key=lambda s: s.astype(int)).reset_index(drop=True)
+
+
+def _last_line(message: str | None) -> str | None:
+    """The exception line of a trial's stored traceback."""
+    lines = [line for line in (message or "").strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else None
+
+
+def _best_trial(table: pd.DataFrame, tuning_dir: str | Path) -> tuple[dict[str, Any] | None, float | None]:
+    done = table[(table["status"] == "COMPLETED") & table[OBJECTIVE].notna()] if len(table) else table
+    if done.empty:
+        return None, None
+    best_id = str(done.loc[done[OBJECTIVE].idxmin(), "trial_id"])
+    trial = next(t for t in _load_trials(tuning_dir) if t.trial_id == best_id)
+    return dict(trial.hyperparameters.values), float(trial.score)
+
+
+def overrides_from_hyperparameters(values: dict[str, Any]) -> dict[str, Any]:
+    """RunConfig fields (cell, units as a list, dropout, learning_rate, batch_size, window) of a trial's values."""
+    layers = int(values["layers"])
+    return {
+        "cell": str(values["cell"]),
+        "units": [int(values[f"units_{i}"]) for i in range(1, layers + 1)],
+        "dropout": round(float(values["dropout"]), 6),
+        "learning_rate": float(f"{float(values['learning_rate']):.6g}"),  # readable in best.json
+        "batch_size": int(values["batch_size"]),
+        "window": int(values["window"]),
+    }
+
+
+def _json_value(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+# ---------------------------------------------------------------------- best.json
+def write_best(paths: RunPaths, result: SearchResult, config: RunConfig) -> Path:
+    """Write ``paths.best``: the overrides later notebooks apply, what they replace, and the evidence.
+
+    ``overrides`` are the best trial's RunConfig fields, unless the run's own config scored at least as well
+    (then the config is kept: ``"chosen": "default"``). ``replaced`` maps each field that changes to its old
+    value. Raises ValueError when no trial completed.
+    """
+    if result.best_overrides is None:
+        raise ValueError(f"no tuning trial completed in {result.tuning_dir}; nothing to write. Look at the "
+                         "trials' status and messages, then re-run the search (it resumes)")
+    chosen = "default" if result.default_won else "search"
+    overrides = dict(result.default_overrides if chosen == "default" else result.best_overrides)
+    replaced = _replaced(config, overrides)
+    payload = {
+        "overrides": overrides,
+        "replaced": replaced,
+        "chosen": chosen,
+        "val_loss": result.best_val_loss,
+        "default_val_loss": result.default_val_loss,
+        "trials": result.completed,
+        "tuner": result.tuner,
+        "stopped_by_time_limit": result.stopped_by_time_limit,
+        "boundaries": {**result.boundaries.to_dict(),
+                       "last_tuning_date": result.last_tuning_date.date().isoformat()},
+        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return atomic_write_json(paths.best, payload)
+
+
+def _replaced(config: RunConfig, overrides: dict[str, Any]) -> dict[str, Any]:
+    return {name: _json_value(getattr(config, name)) for name, value in overrides.items()
+            if _json_value(getattr(config, name)) != _json_value(value)}
+
+
+def apply_best(config: RunConfig, paths: RunPaths) -> tuple[RunConfig, dict[str, Any]]:
+    """``config`` with the tuned hyperparameters of ``paths.best`` applied, and ``{field: old value}`` of what
+    changed; ``(config, {})`` when there is no best.json (notebook 05 was not run). Logs what it replaced."""
+    if not paths.best.exists():
+        log.info("no %s: keeping the run's hyperparameters (run 05_tune to search them)", paths.best)
+        return config, {}
+    try:
+        overrides = read_json(paths.best)["overrides"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"{paths.best} is not a best.json written by 05_tune ({exc}); delete it or re-run "
+                         "05_tune") from None
+    unknown = sorted(set(overrides) - set(OVERRIDE_FIELDS))
+    if unknown:
+        raise ValueError(f"{paths.best} overrides {unknown}, which a search does not choose "
+                         f"({', '.join(OVERRIDE_FIELDS)}); delete it or re-run 05_tune")
+    replaced = _replaced(config, overrides)
+    tuned = config.replace(**overrides)
+    if replaced:
+        log.info("tuned hyperparameters from %s replace %s", paths.best,
+                 ", ".join(f"{k}={v!r} -> {_json_value(getattr(tuned, k))!r}" for k, v in replaced.items()))
+    else:
+        log.info("%s keeps the run's hyperparameters (the search did not beat them)", paths.best)
+    return tuned, replaced
+
+
+# ---------------------------------------------------------------------- command line (chief and workers)
+def load_feature_frame(paths: RunPaths) -> tuple[pd.DataFrame, list[str]]:
+    """The run's feature frame and its model input columns, as notebook 03 wrote them."""
+    frame = pd.read_parquet(paths.require(paths.features, "03_featurize"))
+    columns = list(read_json(paths.require(paths.features_meta, "03_featurize"))["columns"])
+    return frame, columns
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m helpers.tune --run-dir DIR``: run (or resume) the search of an existing run folder.
+
+    The same command serves every process of a distributed search; ``KERASTUNER_TUNER_ID`` says which role
+    this one plays. Single or chief: writes ``tuning/best.json`` at the end. Worker: runs trials, then exits.
+    """
+    parser = argparse.ArgumentParser(prog="python -m helpers.tune", description=main.__doc__.splitlines()[0])
+    parser.add_argument("--run-dir", required=True, help="a run folder with config.json and data/features.parquet")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch output")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    paths = RunPaths(Path(args.run_dir))
+    config = RunConfig.load(paths.config)
+    frame, columns = load_feature_frame(paths)
+    who = os.environ.get("KERASTUNER_TUNER_ID", "single process")
+    print(f"[{who}] tuning {paths.root} with {config.tuner}: up to {config.max_trials} trials, "
+          f"{config.tune_epochs} epochs each, {config.tune_time_limit_s:g} s", flush=True)
+    result = run_search(frame, columns, config, paths.tuning_dir, verbose=0 if args.quiet else 2)
+    if result.role == "worker":
+        print(f"[{who}] worker done: trained {result.trials_run_here} trial(s); the chief writes best.json",
+              flush=True)
+        return 0
+    print(result.summary(), flush=True)
+    if result.best_overrides is None:
+        print(f"[{who}] no trial completed; best.json not written", file=sys.stderr)
+        return 1
+    write_best(paths, result, config)
+    print(f"[{who}] wrote {paths.best}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

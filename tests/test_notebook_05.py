@@ -1,0 +1,65 @@
+"""Notebook 05_tune runs under papermill with a 2-trial, 1-epoch budget after 01 and 03 on the embedded sample.
+
+Each execution starts a Jupyter kernel and the search trains networks, so the test is marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+papermill = pytest.importorskip("papermill")
+
+from helpers.config import RunConfig  # noqa: E402
+from helpers.runfolder import RunPaths  # noqa: E402
+from helpers.tune import OVERRIDE_FIELDS, apply_best, trials_table  # noqa: E402
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+BEST_KEYS = {"overrides", "replaced", "val_loss", "default_val_loss", "trials", "tuner", "created_at"}
+
+pytestmark = pytest.mark.slow
+
+
+def run_notebook(stem: str, run_dir: Path, overrides: dict, output: Path) -> nbformat.NotebookNode:
+    """Execute notebooks/<stem>.ipynb the way the runner does; return the executed notebook."""
+    papermill.execute_notebook(str(NOTEBOOKS / f"{stem}.ipynb"), str(output),
+                               parameters={"run_dir": str(run_dir), "overrides": overrides},
+                               kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False)
+    return nbformat.read(output, as_version=4)
+
+
+@pytest.fixture(scope="module")
+def tuned_run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("tune_run")
+    run_dir = base / "run"
+    run_notebook("01_collect", run_dir, {"mode": "quick", "source": "sample"}, base / "01.ipynb")
+    run_notebook("03_featurize", run_dir, {}, base / "03.ipynb")
+    budget = {"max_trials": 2, "tune_epochs": 1, "tune_time_limit_s": 900}   # a slow machine still runs both
+    executed = run_notebook("05_tune", run_dir, budget, base / "05.ipynb")
+    return {"paths": RunPaths(run_dir), "executed": executed}
+
+
+def test_tune_notebook_writes_best_json_that_later_notebooks_can_apply(tuned_run):
+    paths = tuned_run["paths"]
+    best = json.loads(paths.best.read_text())
+    assert BEST_KEYS <= set(best)
+    assert set(best["overrides"]) == set(OVERRIDE_FIELDS)
+    assert best["trials"] == 2 and best["tuner"] == "random"   # quick mode's tuner
+    config = RunConfig.load(paths.config)
+    tuned, replaced = apply_best(config, paths)
+    assert tuned.window in config.tune_windows or best["chosen"] == "default"
+    assert set(replaced) <= set(OVERRIDE_FIELDS)
+
+
+def test_tune_notebook_keeps_a_resumable_search_of_the_budgeted_size(tuned_run):
+    table = trials_table(tuned_run["paths"].tuning_dir)
+    assert list(table["status"]) == ["COMPLETED", "COMPLETED"]
+
+
+def test_tune_notebook_draws_the_parallel_coordinates_chart(tuned_run):
+    html = [str(out["data"]["text/html"]) for cell in tuned_run["executed"].cells if cell.cell_type == "code"
+            for out in cell.get("outputs", []) if "text/html" in out.get("data", {})]
+    assert any("Plotly.newPlot" in h and "parcoords" in h for h in html)
