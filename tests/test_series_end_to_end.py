@@ -1,0 +1,48 @@
+"""The whole series through the runner, as `make report` runs it, with tiny settings: every contract file."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from helpers.config import RunConfig
+from helpers.runfolder import RunPaths
+from helpers.runner import NOTEBOOKS, run_series
+
+TINY = dict(source="sample", start="2013-01-01", units=(8,), epochs=1, patience=1, seeds=2, window=10,
+            compare_cells=("lstm",), max_trials=1, tune_epochs=1, tune_windows=(10,), walk_forward_folds=1,
+            mc_samples=5, forecast_days=3)
+
+
+@pytest.fixture(scope="module")
+def run_folder(tmp_path_factory) -> RunPaths:
+    config = RunConfig.for_mode("quick", **TINY)
+    return RunPaths(run_series(config, out_dir=tmp_path_factory.mktemp("reports"), progress=False))
+
+
+@pytest.mark.slow
+def test_every_notebook_ran_and_has_an_html_page_with_offline_charts(run_folder):
+    for stem in NOTEBOOKS:
+        assert run_folder.notebook(stem).exists(), stem
+        html = run_folder.notebook_html(stem).read_text()
+        if stem != "01_collect":
+            assert "Plotly.newPlot" in html, stem
+    index = run_folder.index.read_text()
+    assert "persistence" in index and "07_forecast" in index
+
+
+@pytest.mark.slow
+def test_contract_files_agree_with_each_other(run_folder):
+    predictions = pd.read_csv(run_folder.predictions)
+    metrics = json.loads(run_folder.metrics.read_text())
+    assert list(predictions.columns[:4]) == ["date", "actual", "model", "persistence"]
+    assert metrics["rows"]["test"] == len(predictions)
+    rmse = ((predictions["actual"] - predictions["model"]) ** 2).mean() ** 0.5
+    assert rmse == pytest.approx(metrics["test"]["model"]["rmse"], rel=1e-9)
+    assert metrics["verdict"].endswith(".")
+    assert (run_folder.best).exists()
+    forecast = pd.read_csv(run_folder.forecast)
+    assert {"date", "forecast", "lower_80", "upper_80"} <= set(forecast.columns)
+    assert pd.to_datetime(forecast["date"]).min() > pd.Timestamp(predictions["date"].iloc[-1])
