@@ -7,9 +7,9 @@ TICKER ?= AAPL
 SOURCE ?= auto
 OUT   ?= reports
 ARGS  ?=
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: report test lab bench clean env help
+.PHONY: report test lab bench clean env help daily
 
 help:
 	@echo "make report [MODE=quick|full] [TICKER=AAPL] [SOURCE=auto|sample|yfinance|csv|synthetic]  run the series into reports/"
@@ -44,3 +44,13 @@ bench: env
 clean:
 	rm -rf reports data/cache .pytest_cache build dist *.egg-info benchmarks/_work
 	find . -name __pycache__ -type d -prune -not -path './$(VENV)/*' -exec rm -rf {} +
+
+# The daily job of a deployed model: collect -> predict (recorded in the ledger) -> score -> retrain if needed.
+# Cron, on weekdays after the close:  30 22 * * 1-5  cd /path/to/lstm-stock-lab && make daily RUN=reports/<run-id>
+RUN ?=
+daily: env
+	@test -n "$(RUN)" || { echo "usage: make daily RUN=reports/<run-id> [TICKER=AAPL] [SOURCE=auto]"; exit 2; }
+	$(BIN)/lstm-lab collect --ticker $(TICKER) --source $(SOURCE) --refresh --out data/live/$(TICKER).csv
+	$(BIN)/lstm-lab predict --model $(RUN) --csv data/live/$(TICKER).csv --ledger $(RUN)/ledger.sqlite
+	$(BIN)/lstm-lab score --run $(RUN) --csv data/live/$(TICKER).csv
+	$(BIN)/lstm-lab retrain --run $(RUN) --csv data/live/$(TICKER).csv

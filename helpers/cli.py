@@ -327,8 +327,40 @@ def handle_retrain(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------- main
 
 
+
+# ---------------------------------------------------------------------------------------------- collect
+
+
+def add_collect_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser("collect", help="fetch and clean prices into a CSV (the first step of a daily job)",
+                                   description="Fetch prices through the source chain, clean them with the "
+                                               "report's policy and write a CSV that `predict`, `score` and "
+                                               "`retrain` read. Prints the CSV's path last.")
+    parser.add_argument("--ticker", required=True, help="symbol, e.g. AAPL, BTC-USD, ^GSPC")
+    parser.add_argument("--source", choices=SOURCES, default="auto", help="where prices come from")
+    parser.add_argument("--csv", dest="csv_path", default=None, metavar="PATH", help="a CSV of daily prices")
+    parser.add_argument("--start", default=None, metavar="YYYY-MM-DD", help="first date (inclusive)")
+    parser.add_argument("--refresh", action="store_true", help="download again even when the cache has the range")
+    parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="the CSV to write")
+    parser.set_defaults(handler=handle_collect)
+
+
+def handle_collect(args: argparse.Namespace) -> int:
+    from helpers.atomic import atomic_write_csv
+    from helpers.data import load_prices
+    from helpers.validation import clean_prices
+
+    values = {"ticker": args.ticker, "source": "csv" if args.csv_path else args.source,
+              "csv_path": args.csv_path, "start": args.start}
+    config = RunConfig.from_overrides({k: v for k, v in values.items() if v is not None})
+    prices, report = clean_prices(load_prices(config, refresh=args.refresh).prices)
+    print(report.summary(), file=sys.stderr)
+    print(atomic_write_csv(args.out, prices))
+    return EXIT_OK
+
+
 COMMANDS: list[Callable[[Any], None]] = [add_run_command, add_batch_command, add_list_command, add_predict_command,
-                                          add_score_command, add_retrain_command]
+                                          add_score_command, add_retrain_command, add_collect_command]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -86,9 +86,9 @@ class RunConfig:
 
     # --- tuning ---
     tuner: str = "bayesian"
-    max_trials: int = 12
-    tune_epochs: int = 20
-    tune_time_limit_s: float = 900.0
+    max_trials: int = 8                  # a small default budget: make report stays under ~20 minutes
+    tune_epochs: int = 15
+    tune_time_limit_s: float = 300.0
     tune_windows: tuple[int, ...] = (20, 30, 60)
 
     # --- evaluation ---

@@ -130,3 +130,17 @@ def test_python_dash_m_helpers_is_the_same_command_line():
     done = subprocess.run([sys.executable, "-m", "helpers", "run", "--help"], capture_output=True, text=True,
                           cwd=PROJECT_ROOT, timeout=120)
     assert done.returncode == 0 and "--ticker" in done.stdout and "--no-code" in done.stdout
+
+
+def test_collect_writes_cleaned_prices_that_the_csv_source_reads_back(tmp_path, capsys):
+    from helpers.providers import csvfile
+
+    out = tmp_path / "live" / "AAPL.csv"
+    assert main(["collect", "--ticker", "AAPL", "--source", "sample", "--out", str(out)]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(out)
+    prices = csvfile.fetch("AAPL", start=None, end=None, path=out)
+    assert len(prices) == 3379 and prices.index.is_monotonic_increasing
+
+
+def test_collect_with_a_bad_source_combination_exits_2(tmp_path):
+    assert main(["collect", "--ticker", "AAPL", "--source", "csv", "--out", str(tmp_path / "x.csv")]) == 2
