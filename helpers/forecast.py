@@ -1,4 +1,4 @@
-"""Forecasts beyond the data: recursive and direct multi-step, Monte Carlo dropout bands, predict on new data.
+"""Forecasts beyond the data: recursive and direct multi-step, uncertainty bands, predict on new data.
 
 Two ways to forecast ``H`` trading days ahead:
 
@@ -9,12 +9,13 @@ Two ways to forecast ``H`` trading days ahead:
   and the next window is formed. Errors compound: step ``k`` stands on ``k-1`` guesses.
 - **direct**: a model trained with ``horizon=H`` outputs all ``H`` steps from the last real window at once.
 
-Uncertainty comes from Monte Carlo dropout: the dropout layers stay on at predict time
-(``model(x, training=True)``), so each pass is a slightly different network. Passes run as ONE batched call
-with the window repeated (100 passes in ~0.1 s instead of ~10 s in a loop). For the recursive method each
-sample path is fed back on its own, so the bands widen with the horizon as the paths drift apart. These bands
-measure the model's uncertainty about its weights, not the market's noise: :func:`band_coverage` says how
-often they held the actual price on test rows.
+Bands come in two kinds (:mod:`helpers.predictive`). ``kind="dropout"``: Monte Carlo dropout alone, the
+dropout layers kept on at predict time so each pass is a slightly different network; this measures the model's
+uncertainty about its weights, not the market's noise, and holds the price far less often than its name says.
+``kind="predictive"`` (the default): each dropout sample times ``exp`` of a residual bootstrapped from the
+model's validation rows, the honest predictive distribution. For the recursive method each path is fed back on
+its own and draws a fresh residual at every step, so the paths fan out as prices do. :func:`band_coverage`
+says how often a band held the actual price on test rows.
 
 Future dates follow the series' trading calendar (:mod:`helpers.calendar`): weekends are skipped for stocks,
 not for crypto; exchange holidays are not modelled.
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -48,16 +48,31 @@ from helpers.atomic import atomic_write_csv
 from helpers.calendar import future_dates, infer_calendar
 from helpers.config import RunConfig
 from helpers.features import GROUP_NEEDS, VOLUME_Z_LENGTH, build_features
+from helpers.predictive import (  # noqa: F401  (MC dropout lives there; re-exported for callers of this module)
+    KINDS,
+    MC_CHUNK_ROWS,
+    MIN_RESIDUALS,
+    add_residuals,
+    check_kind,
+    check_residuals,
+    log_residuals,
+    mc_dropout_samples,
+    model_outputs,
+    reseed_dropout,
+    residual_paths,
+    validation_residuals,
+)
 from helpers.runfolder import RunPaths
 from helpers.windows import FeatureScaler, WindowGenerator
 
 __all__ = [
     "ForecastSpec", "recursive_forecast", "recursive_paths", "recursive_forecasts_at", "direct_forecast",
     "direct_samples", "mc_dropout_samples", "mc_price_samples", "band_name", "quantile_bands",
-    "forecast_frame", "forecast_ahead", "write_forecast", "band_coverage", "coverage_sentence",
+    "forecast_frame", "forecast_ahead", "write_forecast", "band_coverage", "coverage_sentence", "coverage_by_band",
     "error_by_horizon", "horizon_origins", "actual_paths", "predict_from_artifact", "weights_fingerprint",
     "synthetic_bar", "forecasts_as_of", "model_outputs", "read_new_prices", "run_headlines",
-    "reseed_dropout", "check_new_prices", "trading_dates_after", "FORECAST_COLUMNS",
+    "reseed_dropout", "check_new_prices", "trading_dates_after", "residuals_from_prices", "validation_residuals",
+    "FORECAST_COLUMNS", "KINDS",
 ]
 
 FORECAST_COLUMNS = ("date", "forecast", "lower_80", "upper_80", "lower_95", "upper_95", "horizon", "method")
@@ -65,9 +80,6 @@ FORECAST_COLUMNS = ("date", "forecast", "lower_80", "upper_80", "lower_95", "upp
 # Rows of history kept behind each recursive step. Recursive indicators (EMA, MACD, RSI, ATR) started this far
 # back agree with full-history values to ~1e-10; a short tail keeps each step's feature rebuild cheap.
 HISTORY_BURN_IN = 400
-
-# Rows per model call in Monte Carlo dropout: bounds memory whatever n_samples x samples is.
-MC_CHUNK_ROWS = 8192
 
 SENTIMENT_COLUMNS = ("sentiment_mean", "sentiment_count")
 
@@ -185,70 +197,8 @@ def _extend(history: pd.DataFrame, date: pd.Timestamp, close: float, keep_rows: 
     return extended.iloc[-keep_rows:]
 
 
-# ---------------------------------------------------------------------- model calls
-_COMPILED_CALLS: "weakref.WeakKeyDictionary[Any, dict[bool, Any]]" = weakref.WeakKeyDictionary()
-
-
-def _compiled_call(model: Any, training: bool) -> Any:
-    """``model(x, training=training)`` as a cached ``tf.function``: ~4x faster than eager calls in a loop.
-    Dropout still draws new masks on every call (its seed state is a variable the graph advances)."""
-    import tensorflow as tf
-
-    calls = _COMPILED_CALLS.setdefault(model, {})
-    if training not in calls:
-        # Any batch size, one trace: the window and feature sizes are fixed by the model's input.
-        signature = [tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)]
-        calls[training] = tf.function(lambda x: model(x, training=training), input_signature=signature)
-    return calls[training]
-
-
-def model_outputs(model: Any, x: np.ndarray, training: bool = False, chunk_rows: int = MC_CHUNK_ROWS) -> np.ndarray:
-    """``model(x, training=...)`` for windows ``(rows, window, features)`` in chunks of ``chunk_rows`` rows:
-    outputs ``(rows, horizon)`` float64, as the model emits them (scaled)."""
-    x = np.asarray(x, dtype=np.float32)
-    call = _compiled_call(model, training)
-    parts = [np.asarray(call(x[i: i + chunk_rows]), dtype=np.float64) for i in range(0, len(x), chunk_rows)]
-    return np.concatenate(parts, axis=0)
-
-
-def reseed_dropout(model: Any, seed: int) -> None:
-    """Reset the random state of every layer that draws dropout masks, so Monte Carlo passes repeat exactly.
-
-    Keras layers keep their own seed state (set when the layer was built), which a global seed does not reset.
-    """
-    for i, layer in enumerate(model.layers):
-        generator = getattr(layer, "seed_generator", None)
-        if generator is not None:
-            generator.state.assign(np.array([int(seed) + i, 0], dtype=generator.state.dtype))
-
-
-def mc_dropout_samples(model: Any, x: np.ndarray, n_samples: int, *, seed: int | None = None,
-                       chunk_rows: int = MC_CHUNK_ROWS) -> np.ndarray:
-    """Monte Carlo dropout: ``n_samples`` stochastic passes over windows ``x`` ``(samples, window, features)``
-    -> model outputs ``(n_samples, samples, horizon)`` (scaled, as the model emits them).
-
-    The windows are repeated ``n_samples`` times and sent as one batch with ``training=True`` (each row of the
-    batch draws its own dropout mask), in chunks of ``chunk_rows`` rows to bound memory. ``seed`` resets the
-    dropout layers' random state first (:func:`reseed_dropout`), for repeatable bands.
-    """
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 3:
-        raise ValueError(f"x must be windows (samples, window, features), got shape {x.shape}")
-    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ValueError(f"n_samples must be a whole number of passes >= 1, got {n_samples!r}")
-    if seed is not None:
-        reseed_dropout(model, seed)
-    samples = len(x)
-    total = int(n_samples) * samples
-    parts = []
-    for start in range(0, total, chunk_rows):
-        # Flat row i is pass i // samples over window i % samples.
-        rows = np.arange(start, min(start + chunk_rows, total)) % samples
-        parts.append(model_outputs(model, x[rows], training=True, chunk_rows=chunk_rows))
-    out = np.concatenate(parts, axis=0)
-    return out.reshape(int(n_samples), samples, out.shape[-1])
-
-
+# ---------------------------------------------------------------------- Monte Carlo dropout on a split
+# model_outputs, mc_dropout_samples and reseed_dropout live in helpers.predictive, beside the residual bootstrap.
 def mc_price_samples(model: Any, windows: WindowGenerator, split: str, n_samples: int, *,
                      seed: int | None = None) -> np.ndarray:
     """Monte Carlo dropout price forecasts of every sample of ``split``: ``(n_samples, samples, horizon)``."""
@@ -320,14 +270,19 @@ def _windows_of(spec: ForecastSpec, tails: Sequence[pd.DataFrame], synthetic_row
 
 
 def _recursive_engine(model: Any, spec: ForecastSpec, histories: Sequence[pd.DataFrame], steps: int, *,
-                      training: bool, headlines: pd.DataFrame | None, history_rows: int | None) -> np.ndarray:
+                      training: bool, headlines: pd.DataFrame | None, history_rows: int | None,
+                      log_noise: np.ndarray | None = None) -> np.ndarray:
     """Feed each history's one-step forecast back ``steps`` times; ``(paths, steps)`` prices.
 
     All paths advance together: each step is one stacked feature rebuild and one batched model call.
-    Identical starting histories (Monte Carlo paths) share their first window, computed once.
+    Identical starting histories (Monte Carlo paths) share their first window, computed once. ``log_noise``
+    ``(paths, steps)``: log returns added to each step's forecast before it is recorded and fed back.
     """
     if not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"steps must be a whole number of trading days >= 1, got {steps!r}")
+    if log_noise is not None and np.shape(log_noise) != (len(histories), int(steps)):
+        raise ValueError(f"log_noise must be (paths, steps) = ({len(histories)}, {steps}), "
+                         f"got {np.shape(log_noise)}")
     keep = _history_rows(spec, history_rows)
     tails = [h.iloc[-keep:] for h in histories]
     dates = [future_dates(t.index[-1], int(steps), spec.calendar) for t in tails]
@@ -340,6 +295,8 @@ def _recursive_engine(model: Any, spec: ForecastSpec, histories: Sequence[pd.Dat
             x = _windows_of(spec, tails, k, headlines)
         last_close = np.array([t["close"].iloc[-1] for t in tails])
         prices = spec.to_price(model_outputs(model, x, training), last_close)[:, 0]
+        if log_noise is not None:
+            prices = prices * np.exp(log_noise[:, k])
         out[:, k] = prices
         if k + 1 < steps:
             tails = [_extend(t, d[k], p, keep) for t, d, p in zip(tails, dates, prices)]
@@ -361,19 +318,23 @@ def recursive_forecast(model: Any, spec: ForecastSpec, prices: pd.DataFrame, ste
 
 
 def recursive_paths(model: Any, spec: ForecastSpec, prices: pd.DataFrame, steps: int, n_samples: int, *,
-                    seed: int | None = None, headlines: pd.DataFrame | None = None,
-                    history_rows: int | None = None) -> np.ndarray:
+                    seed: int | None = None, residuals: np.ndarray | None = None,
+                    headlines: pd.DataFrame | None = None, history_rows: int | None = None) -> np.ndarray:
     """``n_samples`` Monte Carlo dropout paths, each fed back on itself: ``(n_samples, steps)`` prices.
 
     Every path draws new dropout masks at every step and continues from its own predictions, so the paths
-    fan out with the horizon. Costs ``n_samples * steps`` feature rebuilds (~20 ms each).
+    fan out with the horizon. With ``residuals`` (the model's validation residuals, ``(rows, horizon)`` log
+    returns; column 0 is used) every step's price is also multiplied by ``exp`` of a fresh bootstrapped
+    residual before it is fed back: the predictive paths, which fan out like the price itself. ``seed`` fixes
+    the dropout masks and the residual draws. Costs ``n_samples * steps`` feature rebuilds (~20 ms each).
     """
     if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ValueError(f"n_samples must be a whole number of paths >= 1, got {n_samples!r}")
     if seed is not None:
         reseed_dropout(model, seed)
+    noise = None if residuals is None else residual_paths(residuals, int(n_samples), int(steps), seed)
     return _recursive_engine(model, spec, [prices] * int(n_samples), steps, training=True, headlines=headlines,
-                             history_rows=history_rows)
+                             history_rows=history_rows, log_noise=noise)
 
 
 def recursive_forecasts_at(model: Any, spec: ForecastSpec, prices: pd.DataFrame,
@@ -404,12 +365,16 @@ def direct_forecast(model: Any, spec: ForecastSpec, prices: pd.DataFrame, *,
 
 
 def direct_samples(model: Any, spec: ForecastSpec, prices: pd.DataFrame, n_samples: int, *,
-                   seed: int | None = None, headlines: pd.DataFrame | None = None) -> np.ndarray:
-    """Monte Carlo dropout samples of a direct model's forecast: ``(n_samples, horizon)`` prices."""
+                   seed: int | None = None, residuals: np.ndarray | None = None,
+                   headlines: pd.DataFrame | None = None) -> np.ndarray:
+    """Samples of a direct model's forecast, ``(n, horizon)`` prices: the ``n_samples`` Monte Carlo dropout
+    passes, or with ``residuals`` (validation residuals ``(rows, horizon)``) the predictive samples, each pass
+    times ``exp`` of whole residual rows (:func:`helpers.predictive.add_residuals`)."""
     frame = spec.features(prices, headlines)
     x = spec.last_window(frame)[None]
     scaled = mc_dropout_samples(model, x, n_samples, seed=seed)[:, 0, :]
-    return spec.to_price(scaled, frame["close"].iloc[-1])
+    samples = spec.to_price(scaled, frame["close"].iloc[-1])
+    return samples if residuals is None else add_residuals(samples, residuals, seed=seed)
 
 
 # ---------------------------------------------------------------------- bands and the forecast table
@@ -459,23 +424,39 @@ def forecast_frame(point: pd.Series, samples: np.ndarray | None, levels: Sequenc
     return frame
 
 
+def _band_residuals(kind: str, residuals: np.ndarray | None, horizon: int) -> np.ndarray | None:
+    """The residual pool a band of ``kind`` needs (None for dropout bands), or an error saying what to pass."""
+    if check_kind(kind) == "dropout":
+        return None
+    if residuals is None:
+        raise ValueError("predictive bands need the model's validation residuals: pass "
+                         "residuals=validation_residuals(model, windows) (windows: the generator the model was "
+                         "trained on), or kind='dropout' for Monte Carlo dropout bands alone")
+    return check_residuals(residuals, horizon)
+
+
 def forecast_ahead(model: Any, spec: ForecastSpec, prices: pd.DataFrame, *, steps: int | None = None,
                    n_samples: int | None = None, levels: Sequence[float] | None = None, method: str | None = None,
-                   seed: int | None = None, headlines: pd.DataFrame | None = None) -> pd.DataFrame:
+                   seed: int | None = None, kind: str = "predictive", residuals: np.ndarray | None = None,
+                   headlines: pd.DataFrame | None = None) -> pd.DataFrame:
     """The forecast table from the last row of ``prices``: recursive for a one-step model, direct otherwise.
 
     ``steps`` defaults to ``config.forecast_days`` (recursive) or the model's horizon (direct; fewer steps
     keep the first ones); ``n_samples`` to ``config.mc_samples`` (0: no bands); ``levels`` to
-    ``config.band_levels``.
+    ``config.band_levels``. ``kind="predictive"`` (default) bands add the model's validation ``residuals``
+    (:func:`helpers.predictive.validation_residuals`) to the Monte Carlo dropout samples; ``kind="dropout"``
+    bands are dropout alone.
     """
     config = spec.config
     levels = tuple(config.band_levels if levels is None else levels)
     n_samples = config.mc_samples if n_samples is None else int(n_samples)
     method = method or ("recursive" if spec.horizon == 1 else "direct")
+    pool = _band_residuals(kind, residuals, 1 if method == "recursive" else spec.horizon)
     if method == "recursive":
         steps = int(steps or config.forecast_days)
         point = recursive_forecast(model, spec, prices, steps, headlines=headlines)
-        samples = (recursive_paths(model, spec, prices, steps, n_samples, seed=seed, headlines=headlines)
+        samples = (recursive_paths(model, spec, prices, steps, n_samples, seed=seed, residuals=pool,
+                                   headlines=headlines)
                    if n_samples >= 2 else None)
     elif method == "direct":
         steps = int(steps or spec.horizon)
@@ -483,7 +464,8 @@ def forecast_ahead(model: Any, spec: ForecastSpec, prices: pd.DataFrame, *, step
             raise ValueError(f"this direct model forecasts {spec.horizon} steps; {steps} were asked for. Ask for "
                              f"at most {spec.horizon}, or use a one-step model recursively")
         point = direct_forecast(model, spec, prices, headlines=headlines).iloc[:steps]
-        samples = (direct_samples(model, spec, prices, n_samples, seed=seed, headlines=headlines)[:, :steps]
+        samples = (direct_samples(model, spec, prices, n_samples, seed=seed, residuals=pool,
+                                  headlines=headlines)[:, :steps]
                    if n_samples >= 2 else None)
     else:
         raise ValueError(f"unknown method {method!r}: use 'recursive' or 'direct'")
@@ -492,7 +474,8 @@ def forecast_ahead(model: Any, spec: ForecastSpec, prices: pd.DataFrame, *, step
 
 def forecasts_as_of(model: Any, spec: ForecastSpec, features: pd.DataFrame, as_of_dates: Iterable[pd.Timestamp],
                     *, n_samples: int = 0, levels: Sequence[float] = (), seed: int | None = None,
-                    method: str | None = None) -> pd.DataFrame:
+                    method: str | None = None, kind: str = "predictive",
+                    residuals: np.ndarray | None = None) -> pd.DataFrame:
     """Each model output step from the windows ending at past dates: what the model would have said then.
 
     ``features``: the feature frame (every row uses past rows only, so the window ending at ``t`` is what
@@ -501,7 +484,8 @@ def forecasts_as_of(model: Any, spec: ForecastSpec, features: pd.DataFrame, as_o
     dates where it has them (exchange holidays are published in advance, not price information), the trading
     calendar beyond its end. Returns a long table
     ``as_of_date, as_of_close, date, forecast, lower_XX, upper_XX, horizon, method`` (bands when
-    ``n_samples`` >= 2), ready for :func:`helpers.ledger.forecast_rows`.
+    ``n_samples`` >= 2, of ``kind`` as in :func:`forecast_ahead`: ``"predictive"`` needs ``residuals``),
+    ready for :func:`helpers.ledger.forecast_rows`.
     """
     as_of = pd.DatetimeIndex(list(as_of_dates))
     at = features.index.get_indexer(as_of)
@@ -515,7 +499,10 @@ def forecasts_as_of(model: Any, spec: ForecastSpec, features: pd.DataFrame, as_o
     point = spec.to_price(model_outputs(model, x, False), last_close)
     bands = {}
     if n_samples >= 2:
+        pool = _band_residuals(kind, residuals, spec.horizon)
         samples = spec.to_price(mc_dropout_samples(model, x, n_samples, seed=seed), last_close)
+        if pool is not None:
+            samples = add_residuals(samples, pool, seed=seed)
         bands = quantile_bands(samples, levels)
     method = method or ("recursive" if spec.horizon == 1 else "direct")
     frames = []
@@ -592,6 +579,12 @@ def coverage_sentence(coverage: pd.DataFrame) -> str:
         parts.append(f"The {nominal:.0%} band held the actual price on {cov:.0%} of {n} test rows {where}, "
                      f"{abs(gap):.0f} points {'below' if gap < 0 else 'above'} nominal ({verdict}).")
     return " ".join(parts)
+
+
+def coverage_by_band(coverage: pd.DataFrame) -> dict[str, float]:
+    """Each band's coverage over all its steps (weighted by rows): ``{"80": 0.78, "95": 0.93}``."""
+    return {str(name): float(np.average(rows["coverage"], weights=rows["n"])) if rows["n"].sum() else math.nan
+            for name, rows in coverage.groupby("band", sort=False)}
 
 
 def horizon_origins(windows: WindowGenerator, steps: int, max_origins: int | None = None) -> pd.DatetimeIndex:
@@ -719,9 +712,39 @@ def check_new_prices(spec: ForecastSpec, manifest: dict[str, Any], prices: pd.Da
                               f"{warmup} rows of indicator warm-up plus one window of {spec.window} rows")
 
 
+def residuals_from_prices(model: Any, spec: ForecastSpec, manifest: dict[str, Any],
+                          features: pd.DataFrame) -> np.ndarray:
+    """A saved model's validation residuals ``(rows, horizon)`` for predictive bands on new data.
+
+    A pool stored in the manifest (``validation_residuals``) is used as it is. Otherwise the residuals are
+    recomputed from ``features`` (the new data's feature frame) on the model's validation origins, the dates
+    its manifest records (``split.val``), with the stored scalers; the new data must cover that period.
+    """
+    if manifest.get("validation_residuals") is not None:
+        return check_residuals(manifest["validation_residuals"], spec.horizon)
+    val = (manifest.get("split") or {}).get("val") or {}
+    if not val.get("first_origin") or not val.get("last_origin"):
+        raise ValueError("the manifest records no validation dates, so predictive bands cannot be calibrated: "
+                         "pass kind='dropout'")
+    dates = features.index
+    first, last = pd.Timestamp(val["first_origin"]), pd.Timestamp(val["last_origin"])
+    rows = np.flatnonzero((dates >= first) & (dates <= last))
+    rows = rows[(rows >= spec.window - 1) & (rows + spec.horizon < len(dates))]
+    if len(rows) < MIN_RESIDUALS:
+        raise ValueError(f"the new prices cover {len(rows)} of the model's validation days ({first.date()} .. "
+                         f"{last.date()}); predictive bands need at least {MIN_RESIDUALS} of them to measure "
+                         "its errors: give prices that include that period, or pass kind='dropout'")
+    scaled = spec.feature_scaler.transform(features[list(spec.input_columns)].to_numpy(dtype=np.float64))
+    x = np.stack([scaled[t - spec.window + 1: t + 1] for t in rows]).astype(np.float32)
+    close = features["close"].to_numpy(dtype=np.float64)
+    point = spec.to_price(model_outputs(model, x, False), close[rows])
+    actual = np.stack([close[rows + k] for k in range(1, spec.horizon + 1)], axis=1)
+    return check_residuals(log_residuals(actual, point), spec.horizon)
+
+
 def predict_from_artifact(model_dir: str | Path, prices: str | Path | pd.DataFrame, out_path: str | Path | None = None,
                           steps: int | None = None, *, target: str | None = None, window: int | None = None,
-                          n_samples: int | None = None, seed: int | None = None,
+                          n_samples: int | None = None, seed: int | None = None, kind: str = "predictive",
                           headlines: pd.DataFrame | None = None) -> pd.DataFrame:
     """Forecast ahead of new prices with a saved model and write ``forecast.csv``.
 
@@ -731,7 +754,8 @@ def predict_from_artifact(model_dir: str | Path, prices: str | Path | pd.DataFra
     its stored training scalers. Mismatches raise :class:`helpers.artifacts.ManifestMismatchError`
     subclasses (see :func:`check_new_prices`). A model with sentiment features reads ``headlines`` (default:
     the manifest config's ``headlines_path``). ``out_path`` defaults to the run folder's ``forecast.csv``
-    (the parent of ``model_dir``). Returns the forecast table.
+    (the parent of ``model_dir``). Predictive bands (``kind``, see :func:`forecast_ahead`) take their
+    residuals from :func:`residuals_from_prices`. Returns the forecast table.
     """
     model_dir = Path(model_dir)
     model, manifest = load_artifact(model_dir)
@@ -745,8 +769,11 @@ def predict_from_artifact(model_dir: str | Path, prices: str | Path | pd.DataFra
     check_new_prices(spec, manifest, cleaned, label, target=target, window=window)
     frame = spec.features(cleaned, headlines)
     check_compatible(manifest, frame, target=target, window=window)
-    forecast = forecast_ahead(model, spec, cleaned, steps=steps, n_samples=n_samples, seed=seed,
-                              headlines=headlines)
+    wants_bands = (spec.config.mc_samples if n_samples is None else int(n_samples)) >= 2
+    residuals = (residuals_from_prices(model, spec, manifest, frame)
+                 if check_kind(kind) == "predictive" and wants_bands else None)
+    forecast = forecast_ahead(model, spec, cleaned, steps=steps, n_samples=n_samples, seed=seed, kind=kind,
+                              residuals=residuals, headlines=headlines)
     out = Path(out_path) if out_path is not None else RunPaths(model_dir.parent).forecast
     write_forecast(forecast, out)
     return forecast

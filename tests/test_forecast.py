@@ -1,4 +1,5 @@
-"""Forecasting ahead: the trading calendar, recursive and direct forecasts, MC dropout bands, predict on new data.
+"""Forecasting ahead: the trading calendar, recursive and direct forecasts, dropout and predictive bands, predict
+on new data.
 
 Models here are tiny and untrained (random weights): what is tested is the plumbing around them (feeding
 predictions back, calendars, bands, refusing data a model cannot read), which does not need skill.
@@ -191,6 +192,65 @@ def test_recursive_bands_widen_with_horizon(setup):
     assert np.all(bands["lower_80"] >= bands["lower_95"]) and np.all(bands["upper_80"] <= bands["upper_95"])
 
 
+@pytest.fixture(scope="module")
+def residuals(setup):
+    return fc.validation_residuals(setup["model"], setup["windows"])
+
+
+def test_predictive_recursive_paths_fan_out_wider_than_dropout_and_repeat_with_a_seed(setup, residuals):
+    args = (setup["model"], setup["spec"], setup["prices"], 5, 30)
+    dropout = fc.recursive_paths(*args, seed=1)
+    predictive = fc.recursive_paths(*args, seed=1, residuals=residuals)
+    again = fc.recursive_paths(*args, seed=1, residuals=residuals)
+    np.testing.assert_array_equal(predictive, again)
+    spread = np.std(np.log(predictive), axis=0)
+    assert spread[-1] > 1.5 * spread[0]                     # the residuals compound step after step
+    assert spread[0] > 3 * np.std(np.log(dropout[:, 0]))
+
+
+def test_predictive_noise_is_fed_back_into_the_next_step(setup, residuals):
+    """Each path's later steps start from its own noisy price: steps 1 and 2 move together across paths."""
+    paths = fc.recursive_paths(setup["model"], setup["spec"], setup["prices"], 2, 40, seed=2, residuals=residuals)
+    log_paths = np.log(paths)
+    assert np.corrcoef(log_paths[:, 0], log_paths[:, 1])[0, 1] > 0.4
+
+
+def test_predictive_bands_need_residuals_and_say_how_to_get_them(setup):
+    with pytest.raises(ValueError, match=r"validation_residuals\(model, windows\).*kind='dropout'"):
+        fc.forecast_ahead(setup["model"], setup["spec"], setup["prices"], steps=2, n_samples=4)
+
+
+def test_forecast_ahead_predictive_bands_are_wider_than_dropout_bands(setup, residuals):
+    kwargs = dict(steps=3, n_samples=12, seed=0)
+    dropout = fc.forecast_ahead(setup["model"], setup["spec"], setup["prices"], kind="dropout", **kwargs)
+    predictive = fc.forecast_ahead(setup["model"], setup["spec"], setup["prices"], residuals=residuals, **kwargs)
+    np.testing.assert_allclose(dropout["forecast"], predictive["forecast"])
+    assert ((predictive["upper_80"] - predictive["lower_80"]) > (dropout["upper_80"] - dropout["lower_80"])).all()
+
+
+def test_direct_predictive_samples_add_whole_residual_rows():
+    config = RunConfig(**{**TINY, "horizon": 3})
+    prices = sample_prices()
+    windows, _ = tiny_windows(prices, config)
+    model = tiny_model(windows, config)
+    spec = fc.ForecastSpec.from_windows(windows, config)
+    pool = fc.validation_residuals(model, windows)
+    assert pool.shape == (windows.n_samples("val"), 3)
+    samples = fc.direct_samples(model, spec, prices, 5, seed=0, residuals=pool)
+    assert samples.shape[0] >= 1000 and samples.shape[1] == 3
+    dropout = fc.direct_samples(model, spec, prices, 5, seed=0)
+    assert np.std(np.log(samples[:, 2])) > 3 * np.std(np.log(dropout[:, 2]))
+
+
+def test_forecasts_as_of_with_predictive_bands(setup, residuals):
+    features = build_features(setup["prices"], setup["config"]).frame
+    as_of = features.index[[-30, -12]]
+    kwargs = dict(n_samples=8, levels=(0.8,), seed=0)
+    dropout = fc.forecasts_as_of(setup["model"], setup["spec"], features, as_of, kind="dropout", **kwargs)
+    predictive = fc.forecasts_as_of(setup["model"], setup["spec"], features, as_of, residuals=residuals, **kwargs)
+    assert ((predictive["upper_80"] - predictive["lower_80"]) > (dropout["upper_80"] - dropout["lower_80"])).all()
+
+
 def test_quantile_bands_name_levels_in_percent():
     samples = np.arange(101, dtype=float)[:, None]
     bands = fc.quantile_bands(samples, (0.8, 0.975))
@@ -226,7 +286,7 @@ def test_direct_forecast_gives_one_value_per_horizon_step():
     samples = fc.direct_samples(model, spec, prices, 8, seed=0)
     assert len(point) == 4 and point.index[0] > prices.index[-1]
     assert samples.shape == (8, 4)
-    frame = fc.forecast_ahead(model, spec, prices, n_samples=8)
+    frame = fc.forecast_ahead(model, spec, prices, n_samples=8, kind="dropout")
     assert (frame["method"] == "direct").all() and len(frame) == 4
 
 
@@ -257,6 +317,34 @@ def test_predict_from_artifact_writes_forecast_csv(saved_run, setup, tmp_path):
     assert written["date"].iloc[0] > setup["prices"].index[-1]
     assert (written["date"].dt.day_of_week < 5).all()
     assert (written["lower_95"] <= written["upper_95"]).all()
+
+
+def test_residuals_from_new_prices_equal_the_training_windows_residuals(saved_run, setup, residuals):
+    from helpers.artifacts import load_artifact
+
+    model, manifest = load_artifact(saved_run.model_dir)
+    spec = fc.ForecastSpec.from_manifest(manifest)
+    features = spec.features(setup["prices"])
+    np.testing.assert_allclose(fc.residuals_from_prices(model, spec, manifest, features), residuals, rtol=1e-6)
+
+
+def test_predict_uses_a_residual_pool_stored_in_the_manifest(saved_run, setup):
+    from helpers.artifacts import load_artifact
+
+    model, manifest = load_artifact(saved_run.model_dir)
+    spec = fc.ForecastSpec.from_manifest(manifest)
+    stored = {**manifest, "validation_residuals": [[0.01 * (i % 5 - 2)] for i in range(30)]}
+    pool = fc.residuals_from_prices(model, spec, stored, spec.features(setup["prices"].iloc[-100:]))
+    assert pool.shape == (30, 1) and pool.max() == pytest.approx(0.02)
+
+
+def test_predict_on_prices_after_the_validation_period_asks_for_them_or_dropout_bands(saved_run, setup, tmp_path):
+    recent = write_csv(setup["prices"].iloc[-100:], tmp_path / "recent.csv")
+    with pytest.raises(ValueError, match=r"validation days .* kind='dropout'"):
+        fc.predict_from_artifact(saved_run.model_dir, recent, tmp_path / "f.csv", steps=2, n_samples=4)
+    frame = fc.predict_from_artifact(saved_run.model_dir, recent, tmp_path / "f.csv", steps=2, n_samples=4,
+                                     kind="dropout", seed=0)
+    assert len(frame) == 2 and frame["lower_80"].notna().all()
 
 
 def test_predict_refuses_a_different_target(saved_run, setup, tmp_path):
@@ -330,7 +418,8 @@ def test_forecasts_as_of_a_past_date_match_a_forecast_made_then(setup):
     prices, spec = setup["prices"], setup["spec"]
     features = build_features(prices, setup["config"]).frame
     as_of = features.index[[-30, -12]]
-    table = fc.forecasts_as_of(setup["model"], spec, features, as_of, n_samples=8, levels=(0.8,), seed=0)
+    table = fc.forecasts_as_of(setup["model"], spec, features, as_of, n_samples=8, levels=(0.8,), seed=0,
+                               kind="dropout")
     then = [fc.recursive_forecast(setup["model"], spec, prices.loc[:d], 1).iloc[0] for d in as_of]
     np.testing.assert_allclose(table["forecast"], then, rtol=1e-6)
     assert table["as_of_close"].tolist() == prices["close"].loc[as_of].tolist()
