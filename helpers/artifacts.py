@@ -169,6 +169,12 @@ def build_manifest(config: RunConfig, windows: WindowGenerator, feature_columns:
         manifest["training"] = summary
         manifest["model"].update(cell=train_result.cell or config.cell,
                                  units=list(train_result.units or config.units))
+        if windows.target != "direction":
+            # The validation-residual pool of the predictive bands travels with the model, so predicting on a
+            # new CSV that starts after the validation period still gets honest bands.
+            from helpers.predictive import validation_residuals
+
+            manifest["validation_residuals"] = validation_residuals(train_result.model, windows).tolist()
     return manifest
 
 

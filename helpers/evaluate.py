@@ -233,6 +233,13 @@ def walk_forward_evaluation(frame: pd.DataFrame, feature_columns: list[str], con
     return walk_forward(folds, fit_predict, actual, previous)
 
 
+def _keys_written_by_others(paths: RunPaths) -> dict[str, Any]:
+    """Sections of an existing metrics.json that 07 owns ("risk"), kept when 06 is re-run."""
+    if not paths.metrics.exists():
+        return {}
+    return {k: v for k, v in read_json(paths.metrics).items() if k in ("risk",)}
+
+
 # ---------------------------------------------------------------------- the whole evaluation
 def evaluate_run(paths: RunPaths, config: RunConfig, *, verbose: int = 0, walk_forward_network: bool = True,
                  write: bool = True) -> Evaluation:
@@ -296,7 +303,7 @@ def evaluate_run(paths: RunPaths, config: RunConfig, *, verbose: int = 0, walk_f
     predictions = predictions[ordered]
     if write:
         atomic_write_csv(paths.predictions, predictions, index=False)
-        atomic_write_json(paths.metrics, out)
+        atomic_write_json(paths.metrics, {**_keys_written_by_others(paths), **out})
     return Evaluation(config=config, predictions=predictions, forecasts_by_step=by_step, actual_by_step=actual,
                       seeds=seeds, metrics=out, walk_forward=wf, strategies=strategies, windows=windows,
                       importance=importance)

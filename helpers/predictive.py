@@ -363,7 +363,7 @@ def write_risk(paths: RunPaths, payload: Mapping[str, Any]) -> Path:
     if not isinstance(metrics, dict):
         raise ValueError(f"{paths.metrics} does not hold a JSON object: re-run notebook 06_evaluate")
     metrics["risk"] = dict(payload)
-    out = atomic_write_json(paths.root / RISK_FILE, dict(payload))
+    out = atomic_write_json(paths.risk, dict(payload))
     atomic_write_json(paths.metrics, metrics)
     return out
 

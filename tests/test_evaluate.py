@@ -92,3 +92,12 @@ def test_verdict_mentions_the_seed_spread_only_when_it_exceeds_the_distance_from
     narrow = {"n_seeds": 5, "theils_u_sd": 0.001}
     assert "seed-to-seed spread" in verdict_sentence("LSTM", 1.01, 0.4, wide)
     assert "seed-to-seed spread" not in verdict_sentence("LSTM", 1.01, 0.4, narrow)
+
+
+@pytest.mark.slow
+def test_rerunning_the_evaluation_keeps_the_risk_section_07_wrote(evaluated):
+    paths, config, _ = evaluated
+    metrics = json.loads(paths.metrics.read_text())
+    atomic_write_json(paths.metrics, {**metrics, "risk": {"table": "from 07"}})
+    evaluate_run(paths, config.replace(walk_forward_folds=1), walk_forward_network=False)
+    assert json.loads(paths.metrics.read_text())["risk"] == {"table": "from 07"}

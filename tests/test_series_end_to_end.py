@@ -46,3 +46,16 @@ def test_contract_files_agree_with_each_other(run_folder):
     forecast = pd.read_csv(run_folder.forecast)
     assert {"date", "forecast", "lower_80", "upper_80"} <= set(forecast.columns)
     assert pd.to_datetime(forecast["date"]).min() > pd.Timestamp(predictions["date"].iloc[-1])
+
+
+@pytest.mark.slow
+def test_model_manifest_carries_the_validation_residuals_for_predictive_bands(run_folder):
+    manifest = json.loads(run_folder.manifest.read_text())
+    residuals = manifest["validation_residuals"]
+    assert len(residuals) >= 20 and all(len(row) == manifest["horizon"] for row in residuals)
+
+
+@pytest.mark.slow
+def test_metrics_json_holds_both_the_evaluation_and_the_risk_section(run_folder):
+    metrics = json.loads(run_folder.metrics.read_text())
+    assert "test" in metrics and "risk" in metrics
