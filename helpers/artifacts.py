@@ -115,6 +115,18 @@ def date_gaps(dates: pd.DatetimeIndex, calendar: dict[str, Any]) -> list[tuple[p
 
 
 # ---------------------------------------------------------------------- manifest
+def check_no_date_gaps(dates: pd.DatetimeIndex, calendar: dict[str, Any] | None, *, label: str) -> None:
+    """Raise DateGapError when ``dates`` has a gap wider than ``calendar`` (the model's; else the dates' own)."""
+    calendar = calendar or series_calendar(dates)
+    gaps = date_gaps(dates, calendar)
+    if gaps:
+        before, after, size = gaps[0]
+        raise DateGapError(f"{label} has {len(gaps)} gap(s) between dates wider than the model's "
+                           f"{calendar['kind']} calendar allows (at most {calendar['max_gap']} {calendar['unit']}); "
+                           f"the first: {_iso(before)} -> {_iso(after)} = {size} {calendar['unit']}. "
+                           "Fill the missing days or pass data without holes")
+
+
 def build_manifest(config: RunConfig, windows: WindowGenerator, feature_columns: Sequence[str],
                    train_result: Any = None, data_meta: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything needed to reuse the model correctly and to know where it came from, as plain JSON.
@@ -254,14 +266,7 @@ def check_compatible(manifest: dict[str, Any], frame: pd.DataFrame, *, target: s
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise ManifestMismatchError(f"the frame must be indexed by dates (a DatetimeIndex 'date'), got "
                                     f"{type(frame.index).__name__}")
-    calendar = manifest.get("calendar") or series_calendar(frame.index)
-    gaps = date_gaps(frame.index, calendar)
-    if gaps:
-        before, after, size = gaps[0]
-        raise DateGapError(f"the frame has {len(gaps)} gap(s) between dates wider than the model's "
-                           f"{calendar['kind']} calendar allows (at most {calendar['max_gap']} {calendar['unit']}); "
-                           f"the first: {_iso(before)} -> {_iso(after)} = {size} {calendar['unit']}. "
-                           "Fill the missing days or pass data without holes")
+    check_no_date_gaps(frame.index, manifest.get("calendar"), label="the frame")
 
 
 # ---------------------------------------------------------------------- helpers

@@ -34,15 +34,13 @@ import pandas as pd
 
 from helpers import metrics
 from helpers.artifacts import (
-    DateGapError,
     MissingFeatureError,
     TargetMismatchError,
     TooFewRowsError,
     WindowMismatchError,
     check_compatible,
-    date_gaps,
+    check_no_date_gaps,
     load_artifact,
-    series_calendar,
 )
 from helpers.atomic import atomic_write_csv
 from helpers.calendar import future_dates, infer_calendar
@@ -691,14 +689,7 @@ def check_new_prices(spec: ForecastSpec, manifest: dict[str, Any], prices: pd.Da
                                   f"{target!r} was asked for: use a model trained for {target!r}")
     if window is not None and int(window) != spec.window:
         raise WindowMismatchError(f"the model reads windows of {spec.window} rows; window {window} was asked for")
-    calendar = manifest.get("calendar") or series_calendar(prices.index)
-    gaps = date_gaps(prices.index, calendar)
-    if gaps:
-        before, after, size = gaps[0]
-        raise DateGapError(f"{label} has {len(gaps)} gap(s) wider than the model's {calendar['kind']} calendar "
-                           f"allows (at most {calendar['max_gap']} {calendar['unit']}); the first: "
-                           f"{before.date()} -> {after.date()} = {size} {calendar['unit']}. Fill the missing days "
-                           "or give data without holes")
+    check_no_date_gaps(prices.index, manifest.get("calendar"), label=label)
     for group, needs in _needed_price_columns(spec).items():
         absent = [c for c in needs if c not in prices.columns or prices[c].isna().all()]
         if absent:

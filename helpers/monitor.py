@@ -228,7 +228,7 @@ def retrain_if_needed(run_dir: str | Path, prices: str | Path | pd.DataFrame, *,
     from helpers.forecast import ForecastSpec, read_new_prices, run_headlines
 
     paths = RunPaths(Path(run_dir))
-    config = RunConfig.load(paths.config)
+    RunConfig.load(paths.config)  # refuses a folder that is not a run, with the message saying so
     old_dir = current_model_dir(paths.root)
     old_model, old_manifest = load_artifact(old_dir)
     old_spec = ForecastSpec.from_manifest(old_manifest)

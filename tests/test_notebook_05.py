@@ -6,9 +6,7 @@ Each execution starts a Jupyter kernel and the search trains networks, so the te
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import nbformat
 import pytest
 
 papermill = pytest.importorskip("papermill")
@@ -16,19 +14,13 @@ papermill = pytest.importorskip("papermill")
 from helpers.config import RunConfig  # noqa: E402
 from helpers.runfolder import RunPaths  # noqa: E402
 from helpers.tune import OVERRIDE_FIELDS, apply_best, trials_table  # noqa: E402
+from tests.notebook_runner import run_notebook  # noqa: E402
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 BEST_KEYS = {"overrides", "replaced", "val_loss", "default_val_loss", "trials", "tuner", "created_at"}
 
 pytestmark = pytest.mark.slow
 
 
-def run_notebook(stem: str, run_dir: Path, overrides: dict, output: Path) -> nbformat.NotebookNode:
-    """Execute notebooks/<stem>.ipynb the way the runner does; return the executed notebook."""
-    papermill.execute_notebook(str(NOTEBOOKS / f"{stem}.ipynb"), str(output),
-                               parameters={"run_dir": str(run_dir), "overrides": overrides},
-                               kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False)
-    return nbformat.read(output, as_version=4)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ Each execution starts a Jupyter kernel, so the test is slow. Source 'sample': no
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import json
 
@@ -18,18 +17,14 @@ from helpers.forecast import FORECAST_COLUMNS  # noqa: E402
 from helpers.ledger import Ledger  # noqa: E402
 from helpers.predictive import RISK_FILE  # noqa: E402
 from helpers.runfolder import RunPaths  # noqa: E402
+from tests.notebook_runner import run_notebook  # noqa: E402
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TINY = {"mode": "quick", "source": "sample", "start": "2012-01-01", "epochs": 1, "units": [4], "window": 10,
         "compare_cells": ["lstm"], "forecast_days": 4, "mc_samples": 8, "seeds": 1}
 
 pytestmark = pytest.mark.slow
 
 
-def run_notebook(stem: str, run_dir: Path, overrides: dict, output: Path) -> None:
-    papermill.execute_notebook(str(NOTEBOOKS / f"{stem}.ipynb"), str(output),
-                               parameters={"run_dir": str(run_dir), "overrides": overrides},
-                               kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False)
 
 
 @pytest.fixture(scope="module")

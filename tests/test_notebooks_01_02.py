@@ -17,19 +17,13 @@ papermill = pytest.importorskip("papermill")
 from papermill.exceptions import PapermillExecutionError  # noqa: E402
 
 from helpers.runfolder import RunPaths  # noqa: E402
+from tests.notebook_runner import run_notebook  # noqa: E402
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 DATA_REPORT_KEYS = {"meta", "cleaning", "rows", "first_date", "last_date", "synthetic"}
 
 pytestmark = pytest.mark.slow
 
 
-def run_notebook(stem: str, run_dir: Path, overrides: dict, output: Path) -> nbformat.NotebookNode:
-    """Execute notebooks/<stem>.ipynb the way the runner does; return the executed notebook."""
-    papermill.execute_notebook(str(NOTEBOOKS / f"{stem}.ipynb"), str(output),
-                               parameters={"run_dir": str(run_dir), "overrides": overrides},
-                               kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False)
-    return nbformat.read(output, as_version=4)
 
 
 def files_under(folder: Path) -> dict[str, int]:

@@ -20,8 +20,8 @@ papermill = pytest.importorskip("papermill")
 
 from helpers.artifacts import MANIFEST_FILE, MODEL_FILE, load_artifact  # noqa: E402
 from helpers.runfolder import RunPaths  # noqa: E402
+from tests.notebook_runner import run_notebook  # noqa: E402
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TINY = {"mode": "quick", "source": "sample", "start": "2015-01-01", "window": 10, "epochs": 2, "patience": 1,
         "units": [8], "compare_cells": ["lstm", "gru"]}
 MANIFEST_KEYS = {"format_version", "config", "feature_columns", "input_columns", "window", "horizon", "target",
@@ -31,11 +31,6 @@ MANIFEST_KEYS = {"format_version", "config", "feature_columns", "input_columns",
 pytestmark = pytest.mark.slow
 
 
-def run_notebook(stem: str, run_dir: Path, overrides: dict, output: Path) -> None:
-    """Execute notebooks/<stem>.ipynb the way the runner does (cwd: the notebooks folder)."""
-    papermill.execute_notebook(str(NOTEBOOKS / f"{stem}.ipynb"), str(output),
-                               parameters={"run_dir": str(run_dir), "overrides": overrides},
-                               kernel_name="python3", cwd=str(NOTEBOOKS), progress_bar=False)
 
 
 @pytest.fixture(scope="module")
