@@ -160,7 +160,7 @@ def verdict_sentence(model_name: str, theils_u: float, dm_p: float, spread: dict
     elif theils_u > 1 and dm_p < alpha:
         sentence = f"{model_name} is worse than persistence ({numbers})"
     else:
-        word = "slightly better than" if theils_u < 1 else "no better than"
+        word = "slightly better than" if round(theils_u, 3) < 1 else "no better than"  # as the printed U reads
         sentence = (f"{model_name} does not beat persistence: it is {word} copying yesterday's price, "
                     f"and the difference is not significant ({numbers})")
     if spread and spread.get("n_seeds", 1) > 1 and spread["theils_u_sd"] > abs(theils_u - 1.0):
