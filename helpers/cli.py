@@ -198,7 +198,8 @@ def add_predict_command(subparsers: Any) -> None:
     parser = subparsers.add_parser("predict", help="forecast ahead of new prices with a saved model",
                                    description="Forecast the next trading days of a CSV of prices with a saved "
                                                "model (recursive for a one-step model, direct otherwise), with "
-                                               "Monte Carlo dropout bands. Prints forecast.csv's path last.")
+                                               "bands from Monte Carlo dropout plus the model's validation residuals. "
+                                               "Prints forecast.csv's path last.")
     parser.add_argument("--model", required=True, type=Path, metavar="DIR",
                         help="a model folder (<run>/model) or a run folder (its promoted model is used)")
     parser.add_argument("--csv", dest="csv_path", required=True, type=Path, metavar="PATH",
