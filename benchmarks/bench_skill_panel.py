@@ -1,0 +1,203 @@
+"""Bench 4, forecast skill on a panel: the default pipeline on every series in ``../shared/data/``.
+
+Runs ``lstm-lab batch --csv-dir ../shared/data --mode MODE`` (quick and/or full), then reads each run's
+``metrics.json`` and ``predictions.csv`` into one table: Theil's U against persistence, directional accuracy
+with its 95% Wilson interval, and the Diebold-Mariano p-value against persistence, for the network and for the
+ARIMA baseline on the same test rows. There are no targets: a U near 1.00 with wide intervals is the honest
+result on daily prices (see /work/shared/FIELD-NOTES.md), and nothing here is tuned to improve it.
+
+Skips cleanly (a 'skipped' row, exit 0) when the shared data folder is absent.
+
+    python benchmarks/bench_skill_panel.py --modes quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+import common
+from bench_end_to_end import lstm_lab_command, missing_notebooks, time_command
+
+BENCH = "skill_panel"
+MODES = ("quick", "full")
+COLUMNS = ["series", "status", "test rows", "model U", "model DA", "model DA 95% CI", "model DM p",
+           "ARIMA U", "ARIMA DA", "ARIMA DA 95% CI", "ARIMA DM p", "verdict or error"]
+
+
+def default_data_dir() -> Path:
+    """``PROJECT_ROOT.parent / 'shared' / 'data'``: the development price CSVs beside the project."""
+    return common.PROJECT_ROOT.parent / "shared" / "data"
+
+
+# ---------------------------------------------------------------------- reading one run folder
+def forecaster_skill(predictions: pd.DataFrame, name: str) -> dict[str, Any]:
+    """U, directional accuracy with its Wilson interval and DM p-value (against persistence) of forecaster
+    ``name`` from a run's predictions.csv (columns date, actual, model, persistence, ...; price units)."""
+    from helpers import metrics
+
+    if name not in predictions or "persistence" not in predictions:
+        return {"theils_u": None, "directional_accuracy": None, "ci": None, "dm_p": None}
+    actual = predictions["actual"].to_numpy(float)
+    forecast = predictions[name].to_numpy(float)
+    previous = predictions["persistence"].to_numpy(float)   # persistence is the previous day's actual
+    da = metrics.directional_accuracy(actual, forecast, previous)
+    lo, hi = metrics.wilson_interval(da.hits, da.n)
+    dm = metrics.diebold_mariano(actual, forecast, previous, horizon=1)
+    return {"theils_u": metrics.theils_u(actual, forecast, previous),
+            "directional_accuracy": None if math.isnan(da.value) else da.value,
+            "ci": [lo, hi], "dm_p": dm.p_value}
+
+
+def run_skill(run_dir: Path) -> dict[str, Any]:
+    """The network's numbers as metrics.json states them, and ARIMA's: U and DA from metrics.json, its
+    interval and DM p-value computed from predictions.csv the same way evaluate.py computes the network's."""
+    from helpers.atomic import read_json
+
+    metrics_json = read_json(run_dir / "metrics.json")
+    test = metrics_json.get("test", {})
+    model = {"theils_u": metrics_json.get("theils_u"),
+             "directional_accuracy": (test.get("model") or {}).get("directional_accuracy"),
+             "ci": metrics_json.get("directional_accuracy_ci"),
+             "dm_p": (metrics_json.get("diebold_mariano") or {}).get("p_value")}
+    arima = {"theils_u": None, "directional_accuracy": None, "ci": None, "dm_p": None}
+    predictions_path = run_dir / "predictions.csv"
+    if predictions_path.exists():
+        arima = forecaster_skill(pd.read_csv(predictions_path), "arima")
+    stated_u = (metrics_json.get("theils_u_by_forecaster") or {}).get("arima")
+    if stated_u is not None:
+        arima["theils_u"] = stated_u
+    if (test.get("arima") or {}).get("directional_accuracy") is not None:
+        arima["directional_accuracy"] = test["arima"]["directional_accuracy"]
+    return {"test_rows": (metrics_json.get("rows") or {}).get("test"), "model": model, "arima": arima,
+            "verdict": metrics_json.get("verdict")}
+
+
+def panel_table_rows(batch_rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    """One table row per series from the batch summary's rows (ticker, status, run_dir, error)."""
+    out = []
+    for row in batch_rows:
+        ticker, status, run_dir = row.get("ticker"), row.get("status"), row.get("run_dir")
+        if status != "ok" or not run_dir or not (Path(run_dir) / "metrics.json").exists():
+            error = row.get("error") or "no metrics.json"
+            out.append([ticker, status or "failed"] + [None] * 9 + [str(error)[:200]])
+            continue
+        skill = run_skill(Path(run_dir))
+        m, a = skill["model"], skill["arima"]
+        out.append([ticker, "ok", skill["test_rows"], m["theils_u"], m["directional_accuracy"], m["ci"], m["dm_p"],
+                    a["theils_u"], a["directional_accuracy"], a["ci"], a["dm_p"], skill["verdict"]])
+    return out
+
+
+def read_batch_summary(out_dir: Path) -> list[dict[str, Any]]:
+    """The rows of the newest ``batch-*.csv`` the batch command wrote in ``out_dir`` (empty when none)."""
+    summaries = sorted(Path(out_dir).glob("batch-*.csv"), key=lambda p: p.stat().st_mtime)
+    if not summaries:
+        return []
+    frame = pd.read_csv(summaries[-1], dtype={"ticker": str})
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
+            for r in frame.to_dict("records")]
+
+
+# ---------------------------------------------------------------------- the bench
+def run_skill_panel(mode: str, *, data_dir: Path | None = None, out_dir: Path | None = None, workers: int = 1,
+                    notebooks_dir: Path | None = None, require_all_notebooks: bool = True,
+                    extra_args: Sequence[str] = ()) -> dict[str, Any]:
+    """Run the batch over every CSV in ``data_dir`` in ``mode``; return the results row ``skill_panel:MODE``."""
+    bench = f"{BENCH}:{mode}"
+    load_before = common.load_average()
+    data_dir = Path(data_dir or default_data_dir())
+    out_dir = Path(out_dir or common.WORK_DIR / f"panel-{mode}-{time.strftime('%Y%m%dT%H%M%S')}")
+    cmd = [*lstm_lab_command(), "batch", "--csv-dir", str(data_dir), "--mode", mode, "--out", str(out_dir),
+           "--workers", str(workers), "--quiet", *extra_args]
+    if notebooks_dir is not None:
+        cmd += ["--notebooks-dir", str(notebooks_dir)]
+    shown = "lstm-lab " + shlex.join(cmd[len(lstm_lab_command()):])
+    if not data_dir.is_dir() or not any(data_dir.glob("*.csv")):
+        return common.make_row(bench, command=shown, numbers={}, status="skipped", load_before=load_before,
+                               notes=[f"not run: no price CSVs at {data_dir}"])
+    missing = missing_notebooks(notebooks_dir)
+    if missing and require_all_notebooks:
+        return common.make_row(bench, command=shown, numbers={}, status="skipped", load_before=load_before,
+                               notes=[f"not run: notebook(s) {', '.join(missing)} do not exist yet"])
+    timing = time_command(cmd, cwd=common.PROJECT_ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+                          log_dir=out_dir)
+    rows = panel_table_rows(read_batch_summary(out_dir))
+    ok = [r for r in rows if r[1] == "ok"]
+    model_u = [r[3] for r in ok if r[3] is not None]
+    arima_u = [r[7] for r in ok if r[7] is not None]
+    numbers = {
+        "mode": mode, "series": len(rows), "series_ok": len(ok), "workers": workers,
+        "wall_s": timing["wall_s"], "wall_min": timing["wall_s"] / 60, "exit_code": timing["returncode"],
+        "peak_rss_mib_largest_process": timing["max_rss_bytes"] / common.MIB,
+        "model_u_median": float(np.median(model_u)) if model_u else None,
+        "arima_u_median": float(np.median(arima_u)) if arima_u else None,
+        "model_beats_persistence_at_5pct": sum(1 for r in ok if _significant_win(r[3], r[6])),
+        "model_loses_to_persistence_at_5pct": sum(1 for r in ok if _significant_loss(r[3], r[6])),
+        "out_dir": str(out_dir),
+    }
+    notes = [
+        "U: RMSE over persistence's RMSE on the same test rows (below 1 beats persistence). DA: share of days "
+        "whose direction was called right, with its 95% Wilson interval. DM p: Diebold-Mariano (HLN) p-value "
+        "of equal squared error against persistence.",
+        "The network's numbers are metrics.json's (a seed ensemble in both modes); ARIMA's interval and DM "
+        "p-value are computed from predictions.csv with helpers.metrics, as evaluate.py does for the network.",
+        "Reference (FIELD-NOTES.md, a careful 2x50 LSTM): U 0.995-1.008 and DA 0.44-0.54 on these series.",
+    ]
+    status = "ok" if rows and ok else "failed"
+    if not rows:
+        notes.append(f"no batch summary was written (exit {timing['returncode']}): {timing['stderr_tail'][-600:]}")
+    table = {"title": f"Skill on the panel, {mode} mode (one-step next close, test rows)", "columns": COLUMNS,
+             "rows": rows}
+    return common.make_row(bench, command=shown, numbers=numbers, tables=[table], notes=notes, status=status,
+                           load_before=load_before)
+
+
+def _significant_win(u: float | None, p: float | None) -> bool:
+    return u is not None and p is not None and u < 1 and p < 0.05
+
+
+def _significant_loss(u: float | None, p: float | None) -> bool:
+    return u is not None and p is not None and u > 1 and p < 0.05
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modes", default="quick,full", help="comma-separated: quick, full (default both)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="folder of price CSVs (default ../shared/data)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="runs at a time (default 1: each run's TensorFlow already uses every core)")
+    parser.add_argument("--no-record", action="store_true", help="print the rows, leave results.json alone")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        print(f"unknown mode(s) {bad}: use quick, full", file=sys.stderr)
+        return 2
+    failed = False
+    for mode in modes:
+        row = run_skill_panel(mode, data_dir=args.data_dir, workers=args.workers)
+        failed |= row["status"] == "failed"
+        if not args.no_record:
+            common.record_row(row)
+        print(json.dumps({"bench": row["bench"], "status": row["status"], **row["numbers"],
+                          "table": row["tables"], "notes": row["notes"]}, indent=2, default=str))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Bench 2, training throughput: the project's ``train_model`` against plain ``model.fit`` on arrays.
+
+The same 2x64 stacked LSTM (window 60) on the same synthetic windows, the same epochs, batch size and
+validation data; early stopping cannot stop either early (patience larger than the epochs), so both do the
+same work. ``train_model`` adds seeding with op determinism, the callbacks, and materialising the windows
+from the generator's views inside its timing; plain ``fit`` gets arrays built beforehand. Each run is its own
+process, in the order A B B A ..., so contention and drift hit both sides alike.
+
+Reported: training samples per second of each (samples x epochs / fit seconds, validation passes included),
+and the ratio (project / plain; target >= 0.95). ``--with-deterministic-plain`` adds plain ``fit`` with
+TensorFlow's op determinism switched on, to tell the cost of determinism from the cost of the feed.
+
+    python benchmarks/bench_training.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import common
+from helpers.config import RunConfig
+
+BENCH = "training"
+VARIANTS = ("train_model", "plain_fit")
+DETERMINISTIC_PLAIN = "plain_fit_deterministic"
+RATIO_TARGET = 0.95
+
+
+def make_generator(rows: int, features: int, config: RunConfig, seed: int = 0):
+    """A WindowGenerator over ``rows`` business days of ``features`` noise features and a random-walk close,
+    split 70/15/15 by target date as the config says."""
+    from helpers.windows import WindowGenerator
+
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("1990-01-01", periods=rows, name="date")
+    frame = pd.DataFrame(rng.standard_normal((rows, features)), index=dates,
+                         columns=[f"f{i}" for i in range(features)])
+    frame["close"] = 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.01, rows)))
+    return WindowGenerator(frame, list(frame.columns[:-1]), config)
+
+
+def bench_config(window: int, units: tuple[int, ...], epochs: int, batch_size: int) -> RunConfig:
+    """The run parameters both sides share; patience above the epochs so every run trains all epochs."""
+    return RunConfig(window=window, units=units, epochs=epochs, batch_size=batch_size, patience=epochs + 10,
+                     dropout=0.2, cell="lstm", target="log_return", seed=42)
+
+
+def measure_variant(variant: str, rows: int, features: int, window: int = 60, units: tuple[int, ...] = (64, 64),
+                    epochs: int = 3, batch_size: int = 64) -> dict[str, Any]:
+    """Train once with ``variant`` ('train_model', 'plain_fit' or 'plain_fit_deterministic') in this process;
+    return samples per second over the fit (validation passes included) and the whole call's wall time."""
+    import keras
+
+    from helpers.models import build_stacked_rnn
+    from helpers.train import compile_model, set_seed, train_model
+
+    config = bench_config(window, units, epochs, batch_size)
+    windows = make_generator(rows, features, config)
+    n_train = windows.n_samples("train")
+    started = time.perf_counter()
+    if variant == "train_model":
+        cpu_started = time.process_time()
+        result = train_model(windows, config, verbose=0)
+        cpu_s = time.process_time() - cpu_started
+        fit_s, epochs_run, feed = result.seconds, result.epochs_run, result.feed
+    elif variant in ("plain_fit", DETERMINISTIC_PLAIN):
+        x_train = np.ascontiguousarray(windows.inputs("train"))
+        y_train = np.ascontiguousarray(windows.labels("train"))
+        x_val = np.ascontiguousarray(windows.inputs("val"))
+        y_val = np.ascontiguousarray(windows.labels("val"))
+        started = time.perf_counter()   # the arrays are the plain side's given, not its cost
+        if variant == DETERMINISTIC_PLAIN:
+            set_seed(config.seed)
+        else:
+            keras.utils.set_random_seed(config.seed)
+        model = build_stacked_rnn("lstm", units, config.dropout, windows.horizon, windows.window,
+                                  windows.n_features)
+        compile_model(model, config.learning_rate, config.target)
+        fit_started, cpu_started = time.perf_counter(), time.process_time()
+        history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs, shuffle=True,
+                            validation_data=(x_val, y_val), verbose=0)
+        fit_s, cpu_s = time.perf_counter() - fit_started, time.process_time() - cpu_started
+        epochs_run, feed = len(history.history["loss"]), "arrays (pre-built)"
+    else:
+        raise ValueError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS + (DETERMINISTIC_PLAIN,))}")
+    call_s = time.perf_counter() - started
+    return {
+        "variant": variant, "rows": rows, "features": features, "window": window, "units": list(units),
+        "epochs": epochs, "epochs_run": epochs_run, "batch_size": batch_size, "train_samples": n_train,
+        "val_samples": windows.n_samples("val"), "fit_s": fit_s, "call_s": call_s, "feed": feed,
+        "samples_per_s": n_train * epochs_run / fit_s, "cpu_s": cpu_s,
+        "samples_per_cpu_s": n_train * epochs_run / cpu_s,
+    }
+
+
+def run_training_bench(rows: int = 20_000, features: int = 16, window: int = 60, units: tuple[int, ...] = (64, 64),
+                       epochs: int = 3, batch_size: int = 64, cycles: int = 2,
+                       with_deterministic_plain: bool = False) -> dict[str, Any]:
+    """Run the variants ``cycles`` times in alternating order, each in its own process; return the results row."""
+    load_before = common.load_average()
+    variants = VARIANTS + ((DETERMINISTIC_PLAIN,) if with_deterministic_plain else ())
+    argv = ["--rows", str(rows), "--features", str(features), "--window", str(window),
+            "--units", ",".join(map(str, units)), "--epochs", str(epochs), "--batch-size", str(batch_size)]
+    runs = [common.run_worker(Path(__file__), ["--worker", variant, *argv])
+            for variant in common.interleaved_order(variants, cycles)]
+    return summarize(runs, load_before=load_before)
+
+
+def summarize(runs: list[dict[str, Any]], *, load_before: list[float] | None = None) -> dict[str, Any]:
+    """The results row from the workers' measurements (in the order they ran)."""
+    first = runs[0]
+    variants = list(dict.fromkeys(r["variant"] for r in runs))
+    by = {v: [r for r in runs if r["variant"] == v] for v in variants}
+    numbers: dict[str, Any] = {
+        "model": f"{'x'.join(map(str, first['units']))} stacked LSTM, dropout 0.2, Dense(1)",
+        "rows": first["rows"], "features": first["features"], "window": first["window"],
+        "train_samples": first["train_samples"], "val_samples": first["val_samples"],
+        "epochs": first["epochs"], "batch_size": first["batch_size"], "runs_per_variant": len(by[variants[0]]),
+    }
+    for variant in variants:
+        rs = by[variant]
+        numbers[variant] = {
+            "samples_per_s": common.median([r["samples_per_s"] for r in rs]),
+            "samples_per_s_each_run": [round(r["samples_per_s"], 1) for r in rs],
+            "fit_s_each_run": [round(r["fit_s"], 2) for r in rs],
+            "call_s_median": common.median([r["call_s"] for r in rs]),
+            "samples_per_cpu_s": common.median([r["samples_per_cpu_s"] for r in rs]),
+            "feed": rs[0]["feed"], "epochs_run": rs[0]["epochs_run"],
+        }
+    pair_ratios = [a["samples_per_s"] / b["samples_per_s"] for a, b in zip(by["train_model"], by["plain_fit"])]
+    ratio = common.median(pair_ratios)
+    numbers["ratio_train_model_over_plain_fit"] = ratio
+    numbers["ratio_each_pair"] = [round(r, 3) for r in pair_ratios]
+    # timeit's reasoning: other work only ever slows a run down, so the fastest runs are the least disturbed.
+    numbers["ratio_fastest_runs"] = (max(r["samples_per_s"] for r in by["train_model"])
+                                     / max(r["samples_per_s"] for r in by["plain_fit"]))
+    cpu_ratios = [a["samples_per_cpu_s"] / b["samples_per_cpu_s"] for a, b in zip(by["train_model"], by["plain_fit"])]
+    numbers["cpu_time_ratio_train_model_over_plain_fit"] = common.median(cpu_ratios)
+    if DETERMINISTIC_PLAIN in by:
+        det = [a["samples_per_s"] / b["samples_per_s"] for a, b in zip(by[DETERMINISTIC_PLAIN], by["plain_fit"])]
+        numbers["ratio_deterministic_plain_over_plain_fit"] = common.median(det)
+    targets = [common.target_check("samples/s ratio, train_model / plain fit", ratio, ">=", RATIO_TARGET)]
+    notes = [
+        "Samples per second = training samples x epochs / seconds inside fit (validation passes included, "
+        "first-epoch graph tracing included on both sides); train_model's time also includes materialising "
+        "the windows from the generator's views.",
+        "Every run is its own process, variants interleaved (A B B A ...); ratios are taken between "
+        "neighbouring runs (the target is checked on their median). ratio_fastest_runs compares each side's "
+        "fastest run, the least disturbed by other work. The CPU-time ratio (samples per CPU-second of the process) is less sensitive to "
+        "other work sharing the machine, but blind to a loss of parallelism.",
+    ]
+    return common.make_row(BENCH, command=common.command_line(), numbers=numbers, targets=targets, notes=notes,
+                           load_before=load_before)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000, help="business days of synthetic data (default 20000)")
+    parser.add_argument("--features", type=int, default=16)
+    parser.add_argument("--window", type=int, default=60)
+    parser.add_argument("--units", default="64,64", help="layer sizes (default 64,64)")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--cycles", type=int, default=2, help="A B pairs, alternating order (default 2: A B B A)")
+    parser.add_argument("--with-deterministic-plain", action="store_true",
+                        help="also run plain fit with op determinism on (splits determinism from feed costs)")
+    parser.add_argument("--no-record", action="store_true", help="print the row, leave results.json alone")
+    parser.add_argument("--worker", choices=VARIANTS + (DETERMINISTIC_PLAIN,), help=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    units = tuple(int(u) for u in args.units.split(",") if u.strip())
+    if args.worker:
+        print(json.dumps(measure_variant(args.worker, args.rows, args.features, args.window, units, args.epochs,
+                                         args.batch_size)))
+        return 0
+    row = run_training_bench(args.rows, args.features, args.window, units, args.epochs, args.batch_size,
+                             args.cycles, args.with_deterministic_plain)
+    if not args.no_record:
+        common.record_row(row)
+    print(json.dumps(row["numbers"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,271 @@
+"""The benchmark scripts work: each core function at a tiny size, the results files, the skips.
+
+No timing assertions: these prove the benches measure what they say and write what they should, not how fast
+anything is.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCH_DIR))
+
+import bench_end_to_end  # noqa: E402
+import bench_skill_panel  # noqa: E402
+import bench_training  # noqa: E402
+import bench_windowing  # noqa: E402
+import common  # noqa: E402
+import run_all  # noqa: E402
+
+
+# ---------------------------------------------------------------------- common
+def _row(bench: str, status: str = "ok", value: float = 1.5) -> dict:
+    return common.make_row(bench, command="python x.py", numbers={"speed": value},
+                           targets=[common.target_check("speed", value, ">=", 1.0)], status=status)
+
+
+def test_record_row_keeps_other_benches_rows(tmp_path):
+    results = tmp_path / "results.json"
+    common.record_row(_row("windowing"), results)
+    common.record_row(_row("training", value=0.5), results)
+    common.record_row(_row("windowing", value=2.5), results)
+    saved = json.loads(results.read_text())
+    assert set(saved) == {"windowing", "training"}
+    assert saved["windowing"]["numbers"]["speed"] == 2.5
+    assert saved["training"]["numbers"]["speed"] == 0.5
+
+
+def test_row_records_machine_versions_date_and_command(tmp_path):
+    row = _row("windowing")
+    assert row["machine"]["cores"] >= 1 and row["machine"]["python"]
+    assert "numpy" in row["versions"] and "keras" in row["versions"]
+    assert row["date"] and row["command"] == "python x.py"
+
+
+def test_skipped_row_never_replaces_a_measured_one(tmp_path):
+    results = tmp_path / "results.json"
+    common.record_row(_row("end_to_end:quick", value=2.0), results)
+    common.record_row(_row("end_to_end:quick", status="skipped"), results)
+    assert json.loads(results.read_text())["end_to_end:quick"]["status"] == "ok"
+
+
+def test_results_md_shows_targets_met_and_missed_and_tables(tmp_path):
+    results = tmp_path / "results.json"
+    common.record_row(_row("windowing", value=3.0), results)
+    panel = common.make_row("skill_panel:quick", command="c", numbers={},
+                            tables=[{"title": "Skill", "columns": ["series", "U"], "rows": [["AAPL", 0.9987]]}])
+    common.record_row(panel, results)
+    common.record_row(_row("training", value=0.5), results)
+    md = (tmp_path / "RESULTS.md").read_text()
+    assert "| windowing | speed >= 1 | 3 | yes |" in md
+    assert "| training | speed >= 1 | 0.5 | **no** |" in md
+    assert "| AAPL | 0.999 |" in md
+    assert md.index("## windowing") < md.index("## training") < md.index("## skill_panel:quick")
+
+
+def test_peak_rss_sees_memory_allocated_inside_the_block():
+    with common.PeakRSS() as memory:
+        block = np.ones(100 * common.MIB // 8)   # 100 MiB, every page touched
+        del block
+    assert memory.extra_bytes >= 90 * common.MIB
+
+
+def test_interleaved_order_alternates_variants():
+    assert common.interleaved_order(("a", "b"), 3) == ["a", "b", "b", "a", "a", "b"]
+
+
+def test_target_check_says_not_measured_without_a_value():
+    assert common.target_check("t", None, "<", 3)["met"] is None
+    assert common.target_check("t", 2.9, "<", 3)["met"] is True
+    assert common.target_check("t", 0.94, ">=", 0.95)["met"] is False
+
+
+# ---------------------------------------------------------------------- bench 1: windowing
+def test_project_and_keras_windowing_yield_the_same_batches():
+    windows = bench_windowing.make_generator(rows=400, features=3, window=10)
+    ours = list(bench_windowing.project_batches(windows, 32))
+    theirs = [(x.numpy(), y.numpy()) for x, y in bench_windowing.keras_dataset(windows, 32)]
+    assert len(ours) == len(theirs)
+    np.testing.assert_array_equal(np.concatenate([x for x, _ in ours]), np.concatenate([x for x, _ in theirs]))
+    np.testing.assert_array_equal(np.concatenate([y for _, y in ours]), np.concatenate([y for _, y in theirs]))
+
+
+@pytest.mark.parametrize("variant", ["project", "keras"])
+def test_windowing_variant_counts_every_window_and_measures_memory(variant):
+    out = bench_windowing.measure_variant(variant, rows=2000, features=4, window=10, batch_size=64,
+                                          min_seconds=0.0)
+    assert out["windows"] == 2000 - 10 + 1
+    assert out["epochs"] == 1 and out["windows_per_s"] > 0
+    assert out["peak_extra_bytes"] >= 0 and out["input_bytes"] == 2000 * 4 * 4
+
+
+def test_windowing_bench_runs_each_variant_in_its_own_process(tmp_path):
+    row = bench_windowing.run_windowing_bench(rows=1500, features=3, window=10, batch_size=64, cycles=1,
+                                              min_seconds=0.0)
+    numbers = row["numbers"]
+    assert numbers["windows_per_epoch"] == 1500 - 10 + 1
+    assert numbers["ratio_project_over_keras"] > 0
+    assert [t["name"] for t in row["targets"]][0].startswith("windows/s ratio")
+
+
+def test_windowing_ratio_pairs_neighbouring_runs():
+    def run(variant, rate, peak):
+        return {"variant": variant, "rows": 10, "features": 1, "window": 2, "batch_size": 4, "windows": 9,
+                "input_bytes": 100, "windows_per_s": rate, "median_epoch_s": 1.0, "setup_s": 0.0,
+                "peak_extra_bytes": peak, "kernel_hwm": True}
+
+    runs = [run("project", 100.0, 10), run("keras", 10.0, 300), run("keras", 20.0, 250), run("project", 100.0, 20)]
+    row = bench_windowing.summarize(runs)
+    assert row["numbers"]["ratio_each_pair"] == [10.0, 5.0]
+    assert row["numbers"]["ratio_project_over_keras"] == 7.5
+    assert row["numbers"]["ratio_fastest_runs"] == 5.0
+    met = {t["name"]: t["met"] for t in row["targets"]}
+    assert met["project peak extra memory, x input"] is True        # 20 bytes over a 100-byte input
+    assert met["Keras peak extra memory, x input (context)"] is False  # 300 bytes
+
+
+# ---------------------------------------------------------------------- bench 2: training
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["train_model", "plain_fit"])
+def test_training_variant_trains_every_epoch_and_reports_throughput(variant):
+    out = bench_training.measure_variant(variant, rows=300, features=3, window=10, units=(4, 4), epochs=2,
+                                         batch_size=32)
+    assert out["epochs_run"] == 2             # patience above the epochs: nothing stops early
+    assert out["train_samples"] > 100 and out["samples_per_s"] > 0
+
+
+def test_training_ratio_is_project_over_plain_between_neighbours():
+    def run(variant, rate):
+        return {"variant": variant, "rows": 10, "features": 1, "window": 2, "units": [64, 64], "epochs": 3,
+                "epochs_run": 3, "batch_size": 64, "train_samples": 7, "val_samples": 1, "fit_s": 1.0,
+                "call_s": 1.5, "feed": "arrays", "samples_per_s": rate,
+                "cpu_s": 2.0, "samples_per_cpu_s": rate / 2}
+
+    row = bench_training.summarize([run("train_model", 90.0), run("plain_fit", 100.0),
+                                    run("plain_fit", 100.0), run("train_model", 100.0)])
+    assert row["numbers"]["ratio_each_pair"] == [0.9, 1.0]
+    assert row["numbers"]["ratio_fastest_runs"] == 1.0
+    assert row["targets"][0]["met"] is True   # median 0.95
+
+
+# ---------------------------------------------------------------------- bench 3: end to end
+def test_time_command_reports_exit_code_and_peak_memory_of_the_child(tmp_path):
+    allocate = "import numpy as np; a = np.ones(150 * 2**20 // 8); raise SystemExit(3)"
+    out = bench_end_to_end.time_command([sys.executable, "-c", allocate], log_dir=tmp_path)
+    assert out["returncode"] == 3
+    assert out["max_rss_bytes"] >= 150 * common.MIB
+    assert out["wall_s"] > 0
+
+
+def test_end_to_end_is_skipped_when_the_notebooks_are_missing(tmp_path):
+    row = bench_end_to_end.run_end_to_end("quick", notebooks_dir=tmp_path, out_dir=tmp_path / "out")
+    assert row["status"] == "skipped" and "01_collect" in row["notes"][0]
+    assert not (tmp_path / "out").exists()
+
+
+def _fake_series_notebook(folder: Path) -> Path:
+    """One notebook following the runner's contract that writes a metrics.json into its run folder."""
+    params = nbformat.v4.new_code_cell('run_dir = ""\noverrides = {}')
+    params.metadata["tags"] = ["parameters"]
+    work = nbformat.v4.new_code_cell(
+        "import json, pathlib\n"
+        "pathlib.Path(run_dir, 'metrics.json').write_text(json.dumps({'theils_u': 1.01, 'verdict': 'fake'}))")
+    nb = nbformat.v4.new_notebook(cells=[params, work])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    folder.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, folder / "01_collect.ipynb")
+    return folder
+
+
+@pytest.mark.slow
+def test_end_to_end_times_the_cli_run_and_reads_its_run_folder(tmp_path):
+    notebooks = _fake_series_notebook(tmp_path / "notebooks")
+    row = bench_end_to_end.run_end_to_end("quick", notebooks_dir=notebooks, out_dir=tmp_path / "out",
+                                          require_all_notebooks=False)
+    numbers = row["numbers"]
+    assert row["status"] == "ok", row["notes"]
+    assert numbers["exit_code"] == 0 and numbers["wall_s"] > 0
+    assert numbers["peak_rss_mib_largest_process"] > 0
+    assert set(numbers["notebook_s"]) == {"01_collect"}
+    assert numbers["theils_u"] == 1.01
+    assert row["targets"][0]["met"] in (True, False)
+
+
+# ---------------------------------------------------------------------- bench 4: skill panel
+def _run_folder(root: Path, ticker: str) -> Path:
+    rng = np.random.default_rng(1)
+    actual = 100 + np.cumsum(rng.normal(0, 1, 60))
+    persistence = np.r_[99.5, actual[:-1]]
+    predictions = pd.DataFrame({"date": pd.bdate_range("2020-01-01", periods=60).strftime("%Y-%m-%d"),
+                                "actual": actual, "model": persistence + rng.normal(0, 0.1, 60),
+                                "persistence": persistence, "arima": persistence + rng.normal(0, 0.2, 60)})
+    run_dir = root / f"{ticker}-run"
+    run_dir.mkdir(parents=True)
+    predictions.to_csv(run_dir / "predictions.csv", index=False)
+    metrics = {"theils_u": 1.004, "test": {"model": {"directional_accuracy": 0.51}, "arima": {}},
+               "directional_accuracy_ci": [0.38, 0.64], "diebold_mariano": {"statistic": 0.3, "p_value": 0.7},
+               "rows": {"test": 60}, "verdict": "no better than persistence"}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    return run_dir
+
+
+def test_panel_table_takes_the_model_from_metrics_json_and_scores_arima_on_the_same_rows(tmp_path):
+    from helpers import metrics
+
+    run_dir = _run_folder(tmp_path, "AAPL")
+    rows = bench_skill_panel.panel_table_rows([
+        {"ticker": "AAPL", "status": "ok", "run_dir": str(run_dir), "error": None},
+        {"ticker": "WTI", "status": "failed", "run_dir": None, "error": "NotebookFailed: 03_featurize cell 4"},
+    ])
+    cols = bench_skill_panel.COLUMNS
+    aapl = dict(zip(cols, rows[0]))
+    assert aapl["model U"] == 1.004 and aapl["model DA"] == 0.51 and aapl["model DM p"] == 0.7
+    p = pd.read_csv(run_dir / "predictions.csv")
+    assert aapl["ARIMA U"] == pytest.approx(metrics.theils_u(p.actual, p.arima, p.persistence))
+    lo, hi = aapl["ARIMA DA 95% CI"]
+    assert lo <= aapl["ARIMA DA"] <= hi
+    assert 0 <= aapl["ARIMA DM p"] <= 1
+    wti = dict(zip(cols, rows[1]))
+    assert wti["status"] == "failed" and "03_featurize" in wti["verdict or error"]
+
+
+def test_skill_panel_is_skipped_when_the_shared_data_is_absent(tmp_path):
+    row = bench_skill_panel.run_skill_panel("quick", data_dir=tmp_path / "no-such-data", out_dir=tmp_path / "o")
+    assert row["status"] == "skipped" and "no price CSVs" in row["notes"][0]
+
+
+def test_read_batch_summary_takes_the_batch_csv_with_blank_cells_as_none(tmp_path):
+    pd.DataFrame([{"ticker": "AAPL", "status": "ok", "run_dir": "/x", "verdict": "v", "theils_u": 1.0,
+                   "directional_accuracy": 0.5, "error": None}]).to_csv(tmp_path / "batch-1.csv", index=False)
+    rows = bench_skill_panel.read_batch_summary(tmp_path)
+    assert rows == [{"ticker": "AAPL", "status": "ok", "run_dir": "/x", "verdict": "v", "theils_u": 1.0,
+                     "directional_accuracy": 0.5, "error": None}]
+
+
+# ---------------------------------------------------------------------- run_all
+def test_run_all_records_a_failing_bench_and_runs_the_rest(tmp_path, monkeypatch):
+    monkeypatch.setattr(common, "RESULTS_JSON", tmp_path / "results.json")
+
+    def broken(args):
+        raise RuntimeError("worker died")
+
+    monkeypatch.setitem(run_all.RUNNERS, "windowing", broken)
+    monkeypatch.setitem(run_all.RUNNERS, "training", lambda args: [_row("training")])
+    assert run_all.main(["--only", "windowing,training"]) == 1
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["windowing"]["status"] == "failed" and "worker died" in saved["windowing"]["notes"][0]
+    assert saved["training"]["status"] == "ok"
+    assert (tmp_path / "RESULTS.md").exists()
+
+
+def test_run_all_rejects_an_unknown_bench_name():
+    with pytest.raises(SystemExit):
+        run_all.build_parser().parse_args(["--only", "windowing,speed"])
