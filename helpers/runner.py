@@ -199,7 +199,10 @@ def run_series(config: RunConfig, *, out_dir: str | Path = DEFAULT_REPORTS, run_
     ConfigError before creating anything when a parameter is bad, NotebookFailed when a notebook raises.
     One run per process at a time: papermill changes the working directory (use helpers.batch for many).
     """
-    notebooks_dir = Path(notebooks_dir) if notebooks_dir is not None else DEFAULT_NOTEBOOKS_DIR
+    # Absolute, because the notebooks run with the notebooks folder as their working directory: a relative
+    # run folder would otherwise be created a second time under notebooks/.
+    notebooks_dir = Path(notebooks_dir).resolve() if notebooks_dir is not None else DEFAULT_NOTEBOOKS_DIR
+    out_dir = Path(out_dir).resolve()
     config = with_absolute_paths(config)
     preflight(config, kernel_name=kernel_name)
     stems = select_notebooks(notebooks, notebooks_dir)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -18,8 +19,22 @@ TINY = dict(source="sample", start="2013-01-01", units=(8,), epochs=1, patience=
 
 @pytest.fixture(scope="module")
 def run_folder(tmp_path_factory) -> RunPaths:
+    """A run into a RELATIVE out dir, as `make report` passes `--out reports`."""
     config = RunConfig.for_mode("quick", **TINY)
-    return RunPaths(run_series(config, out_dir=tmp_path_factory.mktemp("reports"), progress=False))
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("project"))
+    try:
+        return RunPaths(run_series(config, out_dir="reports", progress=False))
+    finally:
+        os.chdir(here)
+
+
+@pytest.mark.slow
+def test_a_relative_out_dir_puts_every_file_in_the_run_folder(run_folder):
+    assert run_folder.root.is_absolute()
+    for path in (run_folder.prices, run_folder.features, run_folder.manifest, run_folder.metrics,
+                 run_folder.forecast):
+        assert path.exists(), path
 
 
 @pytest.mark.slow
