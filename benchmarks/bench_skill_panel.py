@@ -31,8 +31,8 @@ from bench_end_to_end import lstm_lab_command, missing_notebooks, time_command
 
 BENCH = "skill_panel"
 MODES = ("quick", "full")
-COLUMNS = ["series", "status", "test rows", "model U", "model DA", "model DA 95% CI", "model DM p",
-           "ARIMA U", "ARIMA DA", "ARIMA DA 95% CI", "ARIMA DM p", "verdict or error"]
+COLUMNS = ["series", "status", "test rows", "up days", "model up calls", "model U", "model DA", "model DA 95% CI",
+           "model DM p", "ARIMA U", "ARIMA DA", "ARIMA DA 95% CI", "ARIMA DM p", "verdict or error"]
 
 
 def default_data_dir() -> Path:
@@ -59,9 +59,23 @@ def forecaster_skill(predictions: pd.DataFrame, name: str) -> dict[str, Any]:
             "ci": [lo, hi], "dm_p": dm.p_value}
 
 
+def up_shares(predictions: pd.DataFrame, name: str = "model") -> dict[str, float | None]:
+    """Share of test days the price rose, and share of days ``name`` forecast a rise.
+
+    A model that calls "up" every day scores the share of up days as its directional accuracy: in a rising
+    market that looks like skill (and its interval can exclude 0.5) without being any.
+    """
+    if name not in predictions or "persistence" not in predictions:
+        return {"up_days": None, "up_calls": None}
+    previous = predictions["persistence"].to_numpy(float)
+    return {"up_days": float(np.mean(predictions["actual"].to_numpy(float) > previous)),
+            "up_calls": float(np.mean(predictions[name].to_numpy(float) > previous))}
+
+
 def run_skill(run_dir: Path) -> dict[str, Any]:
     """The network's numbers as metrics.json states them, and ARIMA's: U and DA from metrics.json, its
-    interval and DM p-value computed from predictions.csv the same way evaluate.py computes the network's."""
+    interval and DM p-value computed from predictions.csv the same way evaluate.py computes the network's.
+    Also the share of up days and of the network's up calls (see :func:`up_shares`)."""
     from helpers.atomic import read_json
 
     metrics_json = read_json(run_dir / "metrics.json")
@@ -71,16 +85,19 @@ def run_skill(run_dir: Path) -> dict[str, Any]:
              "ci": metrics_json.get("directional_accuracy_ci"),
              "dm_p": (metrics_json.get("diebold_mariano") or {}).get("p_value")}
     arima = {"theils_u": None, "directional_accuracy": None, "ci": None, "dm_p": None}
+    ups = {"up_days": None, "up_calls": None}
     predictions_path = run_dir / "predictions.csv"
     if predictions_path.exists():
-        arima = forecaster_skill(pd.read_csv(predictions_path), "arima")
+        predictions = pd.read_csv(predictions_path)
+        arima = forecaster_skill(predictions, "arima")
+        ups = up_shares(predictions, "model")
     stated_u = (metrics_json.get("theils_u_by_forecaster") or {}).get("arima")
     if stated_u is not None:
         arima["theils_u"] = stated_u
     if (test.get("arima") or {}).get("directional_accuracy") is not None:
         arima["directional_accuracy"] = test["arima"]["directional_accuracy"]
     return {"test_rows": (metrics_json.get("rows") or {}).get("test"), "model": model, "arima": arima,
-            "verdict": metrics_json.get("verdict")}
+            "verdict": metrics_json.get("verdict"), **ups}
 
 
 def panel_table_rows(batch_rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
@@ -90,12 +107,13 @@ def panel_table_rows(batch_rows: Sequence[dict[str, Any]]) -> list[list[Any]]:
         ticker, status, run_dir = row.get("ticker"), row.get("status"), row.get("run_dir")
         if status != "ok" or not run_dir or not (Path(run_dir) / "metrics.json").exists():
             error = row.get("error") or "no metrics.json"
-            out.append([ticker, status or "failed"] + [None] * 9 + [str(error)[:200]])
+            out.append([ticker, status or "failed"] + [None] * (len(COLUMNS) - 3) + [str(error)[:200]])
             continue
         skill = run_skill(Path(run_dir))
         m, a = skill["model"], skill["arima"]
-        out.append([ticker, "ok", skill["test_rows"], m["theils_u"], m["directional_accuracy"], m["ci"], m["dm_p"],
-                    a["theils_u"], a["directional_accuracy"], a["ci"], a["dm_p"], skill["verdict"]])
+        out.append([ticker, "ok", skill["test_rows"], skill["up_days"], skill["up_calls"], m["theils_u"],
+                    m["directional_accuracy"], m["ci"], m["dm_p"], a["theils_u"], a["directional_accuracy"],
+                    a["ci"], a["dm_p"], skill["verdict"]])
     return out
 
 
@@ -133,34 +151,65 @@ def run_skill_panel(mode: str, *, data_dir: Path | None = None, out_dir: Path | 
     timing = time_command(cmd, cwd=common.PROJECT_ROOT, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
                           log_dir=out_dir)
     rows = panel_table_rows(read_batch_summary(out_dir))
-    ok = [r for r in rows if r[1] == "ok"]
-    model_u = [r[3] for r in ok if r[3] is not None]
-    arima_u = [r[7] for r in ok if r[7] is not None]
     numbers = {
-        "mode": mode, "series": len(rows), "series_ok": len(ok), "workers": workers,
+        "mode": mode, "workers": workers,
         "wall_s": timing["wall_s"], "wall_min": timing["wall_s"] / 60, "exit_code": timing["returncode"],
         "peak_rss_mib_largest_process": timing["max_rss_bytes"] / common.MIB,
-        "model_u_median": float(np.median(model_u)) if model_u else None,
-        "arima_u_median": float(np.median(arima_u)) if arima_u else None,
-        "model_beats_persistence_at_5pct": sum(1 for r in ok if _significant_win(r[3], r[6])),
-        "model_loses_to_persistence_at_5pct": sum(1 for r in ok if _significant_loss(r[3], r[6])),
-        "out_dir": str(out_dir),
+        **panel_numbers(rows), "out_dir": str(out_dir),
     }
-    notes = [
-        "U: RMSE over persistence's RMSE on the same test rows (below 1 beats persistence). DA: share of days "
-        "whose direction was called right, with its 95% Wilson interval. DM p: Diebold-Mariano (HLN) p-value "
-        "of equal squared error against persistence.",
-        "The network's numbers are metrics.json's (a seed ensemble in both modes); ARIMA's interval and DM "
-        "p-value are computed from predictions.csv with helpers.metrics, as evaluate.py does for the network.",
-        "Reference (FIELD-NOTES.md, a careful 2x50 LSTM): U 0.995-1.008 and DA 0.44-0.54 on these series.",
-    ]
-    status = "ok" if rows and ok else "failed"
+    notes = list(PANEL_NOTES)
+    status = "ok" if numbers["series_ok"] else "failed"
     if not rows:
         notes.append(f"no batch summary was written (exit {timing['returncode']}): {timing['stderr_tail'][-600:]}")
-    table = {"title": f"Skill on the panel, {mode} mode (one-step next close, test rows)", "columns": COLUMNS,
-             "rows": rows}
-    return common.make_row(bench, command=shown, numbers=numbers, tables=[table], notes=notes, status=status,
-                           load_before=load_before)
+    return common.make_row(bench, command=shown, numbers=numbers, tables=[panel_table(mode, rows)], notes=notes,
+                           status=status, load_before=load_before)
+
+
+PANEL_NOTES = (
+    "U: RMSE over persistence's RMSE on the same test rows (below 1 beats persistence). DA: share of days "
+    "whose direction was called right, with its 95% Wilson interval. DM p: Diebold-Mariano (HLN) p-value "
+    "of equal squared error against persistence.",
+    "up days: share of test days the close rose; model up calls: share of days the network forecast a rise. "
+    "A network that calls 'up' every day scores the share of up days as its DA: in a rising market its "
+    "interval can exclude 0.5 without any skill.",
+    "The network's numbers are metrics.json's (a seed ensemble in both modes); ARIMA's interval and DM "
+    "p-value are computed from predictions.csv with helpers.metrics, as evaluate.py does for the network.",
+    "Reference (FIELD-NOTES.md, a careful 2x50 LSTM): U 0.995-1.008 and DA 0.44-0.54 on these series.",
+)
+
+
+def panel_table(mode: str, rows: list[list[Any]]) -> dict[str, Any]:
+    return {"title": f"Skill on the panel, {mode} mode (one-step next close, test rows)", "columns": COLUMNS,
+            "rows": rows}
+
+
+def panel_numbers(rows: list[list[Any]]) -> dict[str, Any]:
+    """Counts and medians over the panel's table rows."""
+    ok = [dict(zip(COLUMNS, r)) for r in rows if r[1] == "ok"]
+    model_u = [r["model U"] for r in ok if r["model U"] is not None]
+    arima_u = [r["ARIMA U"] for r in ok if r["ARIMA U"] is not None]
+    return {
+        "series": len(rows), "series_ok": len(ok),
+        "model_u_median": float(np.median(model_u)) if model_u else None,
+        "arima_u_median": float(np.median(arima_u)) if arima_u else None,
+        "model_beats_persistence_at_5pct": sum(1 for r in ok if _significant_win(r["model U"], r["model DM p"])),
+        "model_loses_to_persistence_at_5pct": sum(1 for r in ok if _significant_loss(r["model U"], r["model DM p"])),
+    }
+
+
+def rescore_recorded(mode: str, results_json: Path | None = None) -> dict[str, Any]:
+    """Re-read the run folders of the recorded ``skill_panel:MODE`` row with this script's current table (no
+    re-run: timing and command stay as measured); return the updated row."""
+    bench = f"{BENCH}:{mode}"
+    row = common.load_results(results_json).get(bench)
+    if not row or not (row.get("numbers") or {}).get("out_dir"):
+        raise ValueError(f"no recorded {bench} row with an out_dir to re-read; run the bench first")
+    rows = panel_table_rows(read_batch_summary(Path(row["numbers"]["out_dir"])))
+    row["numbers"].update(panel_numbers(rows))
+    row["tables"] = [panel_table(mode, rows)]
+    row["notes"] = list(PANEL_NOTES) + [f"table re-read from the run folders on "
+                                        f"{time.strftime('%Y-%m-%dT%H:%M:%S')} (no re-run)"]
+    return row
 
 
 def _significant_win(u: float | None, p: float | None) -> bool:
@@ -177,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=None, help="folder of price CSVs (default ../shared/data)")
     parser.add_argument("--workers", type=int, default=1,
                         help="runs at a time (default 1: each run's TensorFlow already uses every core)")
+    parser.add_argument("--rescore", action="store_true",
+                        help="re-read the run folders of the recorded rows (no re-run) and record the new table")
     parser.add_argument("--no-record", action="store_true", help="print the rows, leave results.json alone")
     return parser
 
@@ -190,7 +241,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     failed = False
     for mode in modes:
-        row = run_skill_panel(mode, data_dir=args.data_dir, workers=args.workers)
+        if args.rescore:
+            row = rescore_recorded(mode)
+        else:
+            row = run_skill_panel(mode, data_dir=args.data_dir, workers=args.workers)
         failed |= row["status"] == "failed"
         if not args.no_record:
             common.record_row(row)

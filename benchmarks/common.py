@@ -343,7 +343,8 @@ def _fmt(value: Any) -> str:
             return f"{value:,.0f}"
         if abs(value) >= 100:
             return f"{value:.1f}"
-        return f"{value:.3g}" if abs(value) < 1 else f"{value:.3f}".rstrip("0").rstrip(".")
+        # Three decimals from 0.01 up: Theil's U of 0.9996 and 1.0004 must not both print as "1".
+        return f"{value:.3f}" if abs(value) >= 0.01 else f"{value:.3g}"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_fmt(v) for v in value) + "]"
     return str(value).replace("|", "\\|").replace("\n", " ")

@@ -65,8 +65,8 @@ def test_results_md_shows_targets_met_and_missed_and_tables(tmp_path):
     common.record_row(panel, results)
     common.record_row(_row("training", value=0.5), results)
     md = (tmp_path / "RESULTS.md").read_text()
-    assert "| windowing | speed >= 1 | 3 | yes |" in md
-    assert "| training | speed >= 1 | 0.5 | **no** |" in md
+    assert "| windowing | speed >= 1 | 3.000 | yes |" in md
+    assert "| training | speed >= 1 | 0.500 | **no** |" in md
     assert "| AAPL | 0.999 |" in md
     assert md.index("## windowing") < md.index("## training") < md.index("## skill_panel:quick")
 
@@ -233,6 +233,8 @@ def test_panel_table_takes_the_model_from_metrics_json_and_scores_arima_on_the_s
     lo, hi = aapl["ARIMA DA 95% CI"]
     assert lo <= aapl["ARIMA DA"] <= hi
     assert 0 <= aapl["ARIMA DM p"] <= 1
+    assert aapl["up days"] == pytest.approx(np.mean(p.actual > p.persistence))
+    assert aapl["model up calls"] == pytest.approx(np.mean(p.model > p.persistence))
     wti = dict(zip(cols, rows[1]))
     assert wti["status"] == "failed" and "03_featurize" in wti["verdict or error"]
 
@@ -240,6 +242,21 @@ def test_panel_table_takes_the_model_from_metrics_json_and_scores_arima_on_the_s
 def test_skill_panel_is_skipped_when_the_shared_data_is_absent(tmp_path):
     row = bench_skill_panel.run_skill_panel("quick", data_dir=tmp_path / "no-such-data", out_dir=tmp_path / "o")
     assert row["status"] == "skipped" and "no price CSVs" in row["notes"][0]
+
+
+def test_rescore_rereads_the_recorded_run_folders_without_rerunning(tmp_path):
+    results = tmp_path / "results.json"
+    run_dir = _run_folder(tmp_path / "panel", "AAPL")
+    pd.DataFrame([{"ticker": "AAPL", "status": "ok", "run_dir": str(run_dir), "error": None}]).to_csv(
+        tmp_path / "panel" / "batch-1.csv", index=False)
+    old = common.make_row("skill_panel:quick", command="lstm-lab batch ...",
+                          numbers={"wall_s": 99.0, "out_dir": str(tmp_path / "panel")},
+                          tables=[{"title": "old", "columns": ["series"], "rows": [["AAPL"]]}])
+    common.record_row(old, results)
+    row = bench_skill_panel.rescore_recorded("quick", results)
+    assert row["numbers"]["wall_s"] == 99.0 and row["numbers"]["series_ok"] == 1
+    assert row["tables"][0]["columns"] == bench_skill_panel.COLUMNS
+    assert "no re-run" in row["notes"][-1]
 
 
 def test_read_batch_summary_takes_the_batch_csv_with_blank_cells_as_none(tmp_path):
