@@ -90,6 +90,8 @@ class RunConfig:
     tune_epochs: int = 15
     tune_time_limit_s: float = 300.0
     tune_windows: tuple[int, ...] = (20, 30, 60)
+    tune_units: tuple[int, ...] = (16, 32, 64, 128)   # the layer sizes a search may pick, per layer
+    tune_max_layers: int = 4             # a search tries stacks of 1 to this many layers
 
     # --- evaluation ---
     walk_forward_folds: int = 4
@@ -180,6 +182,8 @@ QUICK_PRESET: dict[str, Any] = {
     "tune_epochs": 2,
     "tune_time_limit_s": 120.0,
     "tune_windows": (20, 30),
+    "tune_units": (8, 16, 32),          # quick stays small: 06 and 07 train whatever the search picks
+    "tune_max_layers": 2,
     "tuner": "random",
     "walk_forward_folds": 2,
     "retrain_every": 100000,            # one refit per walk-forward fold
@@ -259,6 +263,10 @@ def _validate(c: RunConfig) -> None:
     _check(c.tune_time_limit_s > 0, "tune_time_limit_s", c.tune_time_limit_s, "a positive number of seconds")
     _check(len(c.tune_windows) > 0 and all(2 <= w <= 1000 for w in c.tune_windows), "tune_windows",
            list(c.tune_windows), "window lengths from 2 to 1000")
+    _check(len(c.tune_units) > 0 and all(isinstance(u, int) and 1 <= u <= 1024 for u in c.tune_units),
+           "tune_units", list(c.tune_units), "layer sizes, each a whole number from 1 to 1024")
+    _check(1 <= c.tune_max_layers <= 4, "tune_max_layers", c.tune_max_layers, "a whole number from 1 to 4 "
+           "(the most layers `units` allows)")
     _check(1 <= c.walk_forward_folds <= 100, "walk_forward_folds", c.walk_forward_folds,
            "a whole number from 1 to 100")
     _check(c.walk_forward_scheme in WALK_FORWARD_SCHEMES, "walk_forward_scheme", c.walk_forward_scheme,

@@ -58,9 +58,8 @@ DEFAULT_RUN_FILE = "default_run.json"   # the default config's validation loss, 
 SIGNATURE_FILE = "search_settings.json"  # what the trials in tuning_dir were scored on; a resume must match it
 OBJECTIVE = "val_loss"
 
-# The search space. The window lengths come from config.tune_windows; the rest is fixed here.
-UNIT_CHOICES = (16, 32, 64, 128)
-LAYERS_RANGE = (1, 4)
+# The search space. Windows, layer sizes and depth come from the config (tune_windows, tune_units,
+# tune_max_layers: quick mode searches small networks only); the rest is fixed here.
 DROPOUT_RANGE = (0.0, 0.5)
 DROPOUT_STEP = 0.1
 LEARNING_RATE_RANGE = (1e-4, 1e-2)     # sampled on a log scale
@@ -79,8 +78,8 @@ def search_space(config: RunConfig) -> pd.DataFrame:
     rows = [
         ("window", ", ".join(map(str, config.tune_windows)), "choice (config.tune_windows)"),
         ("cell", ", ".join(CELLS), "choice (rnn = SimpleRNN)"),
-        ("layers", f"{LAYERS_RANGE[0]} to {LAYERS_RANGE[1]}", "whole number"),
-        ("units_1 .. units_<layers>", ", ".join(map(str, UNIT_CHOICES)), "choice, one per layer"),
+        ("layers", f"1 to {config.tune_max_layers}", "whole number (config.tune_max_layers)"),
+        ("units_1 .. units_<layers>", ", ".join(map(str, config.tune_units)), "choice, one per layer (config.tune_units)"),
         ("dropout", f"{DROPOUT_RANGE[0]} to {DROPOUT_RANGE[1]}", f"steps of {DROPOUT_STEP}"),
         ("learning_rate", f"{LEARNING_RATE_RANGE[0]:g} to {LEARNING_RATE_RANGE[1]:g}", "log scale"),
         ("batch_size", ", ".join(map(str, BATCH_SIZES)), "choice"),
@@ -229,9 +228,10 @@ def _hypermodel_class() -> type:
             window = hp.Choice("window", [int(w) for w in c.tune_windows],
                                default=_default_if_in(c.window, c.tune_windows))
             cell = hp.Choice("cell", list(CELLS), default=c.cell)
-            layers = hp.Int("layers", *LAYERS_RANGE, default=len(c.units))
-            units = [hp.Choice(f"units_{i}", list(UNIT_CHOICES),
-                               default=_default_if_in(c.units[i - 1] if i <= len(c.units) else None, UNIT_CHOICES))
+            layers = hp.Int("layers", 1, c.tune_max_layers, default=min(len(c.units), c.tune_max_layers))
+            choices = sorted({int(u) for u in c.tune_units})
+            units = [hp.Choice(f"units_{i}", choices,
+                               default=_default_if_in(c.units[i - 1] if i <= len(c.units) else None, choices))
                      for i in range(1, layers + 1)]
             dropout = hp.Float("dropout", *DROPOUT_RANGE, step=DROPOUT_STEP,
                                default=_default_if_between(c.dropout, DROPOUT_RANGE))
@@ -488,7 +488,9 @@ def search_signature(tuning_frame: pd.DataFrame, feature_columns: Sequence[str],
     and the exact data. ``max_trials`` and the time limit are not part of it: raising them extends a search."""
     from helpers.artifacts import data_fingerprint
 
-    return {"tuner": config.tuner, "tune_windows": list(config.tune_windows), "target": config.target,
+    return {"tuner": config.tuner, "tune_windows": list(config.tune_windows),
+            "tune_units": sorted({int(u) for u in config.tune_units}), "tune_max_layers": config.tune_max_layers,
+            "target": config.target,
             "horizon": config.horizon, "scaler": config.scaler, "tune_epochs": config.tune_epochs,
             "patience": config.patience, "seed": config.seed, "feature_columns": list(feature_columns),
             "data_fingerprint": data_fingerprint(tuning_frame[list(dict.fromkeys([*feature_columns, "close"]))])}
@@ -575,17 +577,18 @@ def trials_table(tuning_dir: str | Path) -> pd.DataFrame:
     rows = []
     for trial in _load_trials(tuning_dir):
         values = dict(trial.hyperparameters.values)
-        layers = int(values.get("layers", LAYERS_RANGE[1]))
-        for i in range(layers + 1, LAYERS_RANGE[1] + 1):
-            if f"units_{i}" in values:
-                values[f"units_{i}"] = None
+        layers = int(values.get("layers", 0))
+        for name in [k for k in values if k.startswith("units_")]:
+            if layers and int(name.split("_")[1]) > layers:
+                values[name] = None
         score = trial.score if trial.status == "COMPLETED" else None
         rows.append({"trial_id": trial.trial_id, "status": trial.status,
                      OBJECTIVE: float(score) if score is not None else np.nan, **values,
                      "error": _last_line(trial.message) if trial.status in ("FAILED", "INVALID") else None})
-    columns = ["trial_id", "status", OBJECTIVE, "window", "cell", "layers",
-               *[f"units_{i}" for i in range(1, LAYERS_RANGE[1] + 1)], "dropout", "learning_rate", "batch_size"]
     table = pd.DataFrame(rows)
+    unit_columns = sorted((c for c in table.columns if c.startswith("units_")), key=lambda c: int(c.split("_")[1]))
+    columns = ["trial_id", "status", OBJECTIVE, "window", "cell", "layers", *unit_columns,
+               "dropout", "learning_rate", "batch_size"]
     if table.empty:
         return pd.DataFrame(columns=columns)
     ordered = [c for c in columns if c in table.columns] + [c for c in table.columns if c not in columns]

@@ -24,7 +24,9 @@ from helpers.windows import WindowGenerator, chronological_split
 from tests.test_windows import FEATURES, synthetic_feature_frame, tiny_config
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONFIG = tiny_config(window=10, tune_windows=(10, 12), tuner="random", max_trials=2, tune_epochs=1, patience=1)
+# A space of tiny networks, so a trial takes a second.
+CONFIG = tiny_config(window=10, tune_windows=(10, 12), tuner="random", max_trials=2, tune_epochs=1, patience=1,
+                     tune_units=(4, 8), tune_max_layers=2)
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +40,6 @@ def no_default_run(monkeypatch):
     monkeypatch.setattr(tune, "default_val_loss", lambda *args, **kwargs: 1.0)
 
 
-@pytest.fixture
-def small_space(monkeypatch):
-    """A space of tiny networks, so a trial takes a second."""
-    monkeypatch.setattr(tune, "UNIT_CHOICES", (4, 8))
-    monkeypatch.setattr(tune, "LAYERS_RANGE", (1, 2))
 
 
 class Killed(BaseException):
@@ -190,6 +187,31 @@ def test_overrides_ignore_the_units_of_layers_a_trial_does_not_have():
     assert overrides["units"] == [64, 16] and overrides["dropout"] == 0.3
 
 
+def test_search_space_draws_layers_and_sizes_from_the_config(frame):
+    """Every model the hypermodel can build has at most tune_max_layers layers, each of a size in tune_units."""
+    import keras_tuner as kt
+
+    config = CONFIG.replace(tune_units=(4, 8), tune_max_layers=2)
+    hypermodel = tune.StackedRNNHyperModel(tune.frame_without_test_rows(frame, config), FEATURES, config,
+                                           tune.tuning_boundaries(frame, config))
+    hp = kt.HyperParameters()
+    hypermodel.build(hp)
+    assert (hp._hps["layers"][0].min_value, hp._hps["layers"][0].max_value) == (1, 2)
+    assert [list(hp._hps[f"units_{i}"][0].values) for i in (1, 2)] == [[4, 8], [4, 8]]
+    assert "units_3" not in hp.values
+    table = tune.search_space(config).set_index("hyperparameter")["values"]
+    assert table["layers"] == "1 to 2" and table["units_1 .. units_<layers>"] == "4, 8"
+
+
+def test_quick_mode_searches_only_small_networks():
+    """Quick mode's 06 and 07 train whatever the search picks, so its space must stay within quick's budget."""
+    from helpers.config import RunConfig
+
+    quick, full = RunConfig.for_mode("quick"), RunConfig.for_mode("full")
+    assert max(quick.tune_units) <= 32 and quick.tune_max_layers <= 2
+    assert max(full.tune_units) > max(quick.tune_units) and full.tune_max_layers > quick.tune_max_layers
+
+
 def test_time_limited_oracle_starts_no_trial_after_its_deadline():
     from keras_tuner.src.tuners.randomsearch import RandomSearchOracle
 
@@ -201,7 +223,7 @@ def test_time_limited_oracle_starts_no_trial_after_its_deadline():
 
 # ---------------------------------------------------------------------- searches (train tiny networks)
 @pytest.mark.slow
-def test_resumed_search_runs_only_the_missing_trial(tmp_path, frame, small_space, monkeypatch):
+def test_resumed_search_runs_only_the_missing_trial(tmp_path, frame, monkeypatch):
     first = tune.run_search(frame, FEATURES, CONFIG, tmp_path, verbose=0)
     assert list(first.trials["trial_id"]) == ["0", "1"] and first.new_trials == 2
     spy = FitSpy(monkeypatch)
@@ -215,7 +237,7 @@ def test_resumed_search_runs_only_the_missing_trial(tmp_path, frame, small_space
 
 
 @pytest.mark.slow
-def test_trial_killed_midway_is_rerun_and_finished_trials_are_not(tmp_path, frame, small_space, no_default_run,
+def test_trial_killed_midway_is_rerun_and_finished_trials_are_not(tmp_path, frame, no_default_run,
                                                                  monkeypatch):
     spy = FitSpy(monkeypatch, kill_on_call=2)
     with pytest.raises(Killed):
@@ -228,7 +250,7 @@ def test_trial_killed_midway_is_rerun_and_finished_trials_are_not(tmp_path, fram
 
 
 @pytest.mark.slow
-def test_search_never_sees_test_rows(tmp_path, frame, small_space, monkeypatch):
+def test_search_never_sees_test_rows(tmp_path, frame, monkeypatch):
     """Spy on every frame windowed and every array fitted; then perturb the test rows and get identical losses."""
     test_start = tune.tuning_boundaries(frame, CONFIG).test_start
     seen_frames, seen_windows = [], []
@@ -261,14 +283,14 @@ def test_search_never_sees_test_rows(tmp_path, frame, small_space, monkeypatch):
 
 
 @pytest.mark.slow
-def test_time_limit_stops_the_search_before_the_next_trial(tmp_path, frame, small_space, no_default_run):
+def test_time_limit_stops_the_search_before_the_next_trial(tmp_path, frame, no_default_run):
     result = tune.run_search(frame, FEATURES, CONFIG.replace(tune_time_limit_s=1e-9), tmp_path, verbose=0)
     assert result.stopped_by_time_limit and result.trials.empty and result.best_overrides is None
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("tuner, trials", [("hyperband", 1), ("bayesian", 3)])
-def test_other_tuners_complete_trials_of_the_same_hypermodel(tmp_path, frame, small_space, no_default_run, tuner,
+def test_other_tuners_complete_trials_of_the_same_hypermodel(tmp_path, frame, no_default_run, tuner,
                                                              trials):
     """Hyperband with 1 epoch has one bracket of one trial; Bayesian's third trial is proposed by its model."""
     result = tune.run_search(frame, FEATURES, CONFIG.replace(tuner=tuner, max_trials=3), tmp_path, verbose=0)
@@ -331,6 +353,8 @@ def test_resuming_a_search_scored_on_other_settings_is_refused(tmp_path, frame):
     cut = tune.frame_without_test_rows(frame, CONFIG)
     tune.check_same_search(tmp_path, tune.search_signature(cut, FEATURES, CONFIG))
     tune.check_same_search(tmp_path, tune.search_signature(cut, FEATURES, CONFIG.replace(max_trials=9)))  # extends
+    with pytest.raises(ValueError, match="tune_units"):
+        tune.check_same_search(tmp_path, tune.search_signature(cut, FEATURES, CONFIG.replace(tune_units=(4, 8, 16))))
     changed = CONFIG.replace(target="direction")
     with pytest.raises(ValueError, match="target: was 'log_return', now 'direction'"):
         tune.check_same_search(tmp_path, tune.search_signature(cut, FEATURES, changed))
