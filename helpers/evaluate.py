@@ -130,7 +130,41 @@ def score_one_step(actual: np.ndarray, forecasts: dict[str, np.ndarray], previou
         "directional_accuracy_ci": [float(lo), float(hi)],
         "directional_accuracy_p_value": float(metrics.binomial_p_value(da.hits, da.n)),
         "directional_accuracy_n": int(da.n),
+        "direction": direction_against_always_up(actual, model, previous),
     }
+
+
+def direction_against_always_up(actual: np.ndarray, forecast: np.ndarray, previous: np.ndarray) -> dict[str, Any]:
+    """The model's directional accuracy beside the share of up days and of its own "up" calls.
+
+    A forecaster that calls "up" every day scores the share of up days, so in a rising test period a network
+    that has learnt the drift (and nothing else) beats 50% and its interval can exclude it. The fair bar is
+    ``always_up`` on the same scored days (neither flat forecast nor flat close), not the coin flip.
+    """
+    da = metrics.directional_accuracy(actual, forecast, previous)
+    realised = np.sign(np.asarray(actual, float) - np.asarray(previous, float))
+    called = np.sign(np.asarray(forecast, float) - np.asarray(previous, float))
+    scored = (realised != 0) & (called != 0)
+    n = int(scored.sum())
+    up_days = float(np.mean(realised[scored] > 0)) if n else float("nan")
+    up_calls = float(np.mean(called[scored] > 0)) if n else float("nan")
+    return {"model": da.value, "always_up": up_days, "up_call_share": up_calls, "n": n,
+            "sentence": direction_sentence(da.value, up_days, up_calls)}
+
+
+def direction_sentence(model_da: float, up_days: float, up_calls: float) -> str:
+    """One plain sentence: how the model's direction calls compare with calling "up" every day."""
+    if np.isnan(model_da) or np.isnan(up_days):
+        return "No day had both a called and a realised direction, so directional accuracy is undefined."
+    base = (f"The close rose on {up_days:.0%} of the scored test days and the model called \"up\" on "
+            f"{up_calls:.0%} of them: calling \"up\" every day would score {up_days:.3f} against the model's "
+            f"{model_da:.3f}")
+    if up_calls >= 0.9 or up_calls <= 0.1:
+        return base + (", and the model made nearly the same call every day, so its directional accuracy "
+                       "reflects the market's drift rather than a skill at timing moves.")
+    if model_da > up_days:
+        return base + ", so its calls add something beyond the drift (check the interval before trusting it)."
+    return base + ", so its calls add nothing beyond the drift."
 
 
 def seed_metrics(seeds: SeedModels, actual: np.ndarray, persistence: np.ndarray,

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers.atomic import atomic_write_json, atomic_write_parquet
-from helpers.evaluate import SeedModels, evaluate_run, verdict_sentence
+from helpers.evaluate import SeedModels, direction_against_always_up, evaluate_run, verdict_sentence
 from helpers.runfolder import RunPaths
 from tests.test_windows import synthetic_feature_frame, tiny_config
 
@@ -92,6 +92,23 @@ def test_verdict_mentions_the_seed_spread_only_when_it_exceeds_the_distance_from
     narrow = {"n_seeds": 5, "theils_u_sd": 0.001}
     assert "seed-to-seed spread" in verdict_sentence("LSTM", 1.01, 0.4, wide)
     assert "seed-to-seed spread" not in verdict_sentence("LSTM", 1.01, 0.4, narrow)
+
+
+def test_direction_is_measured_against_calling_up_every_day():
+    """A model that always says "up" in a market that rose on 60% of days scores 0.60: the comparison says
+    that is the drift, not skill; a model that times moves better than always-up is told apart."""
+    previous = np.full(10, 100.0)
+    actual = previous + np.array([1, 1, 1, 1, 1, 1, -1, -1, -1, -1])
+    always_up = direction_against_always_up(actual, previous + 0.5, previous)
+    assert always_up["model"] == pytest.approx(0.6) and always_up["always_up"] == pytest.approx(0.6)
+    assert always_up["up_call_share"] == 1.0
+    assert "drift rather than a skill" in always_up["sentence"]
+    timing = previous + np.array([1, 1, 1, 1, 1, -1, -1, -1, -1, 1]) * 0.5   # 8 of 10 right, 6 up calls
+    better = direction_against_always_up(actual, timing, previous)
+    assert better["model"] == pytest.approx(0.8) and better["up_call_share"] == pytest.approx(0.6)
+    assert "add something beyond the drift" in better["sentence"]
+    worse = direction_against_always_up(actual, previous + np.array([1, -1] * 5) * 0.5, previous)
+    assert "add nothing beyond the drift" in worse["sentence"]
 
 
 @pytest.mark.slow

@@ -57,6 +57,12 @@ def test_contract_files_agree_with_each_other(run_folder):
     rmse = ((predictions["actual"] - predictions["model"]) ** 2).mean() ** 0.5
     assert rmse == pytest.approx(metrics["test"]["model"]["rmse"], rel=1e-9)
     assert metrics["verdict"].endswith(".")
+    rose = predictions["actual"] > predictions["persistence"]
+    moved = predictions["actual"] != predictions["persistence"]
+    called = predictions["model"] != predictions["persistence"]
+    assert metrics["direction"]["always_up"] == pytest.approx(rose[moved & called].mean())
+    assert "calling &quot;up&quot; every day would score" in run_folder.notebook_html("06_evaluate").read_text() \
+        or 'calling "up" every day would score' in run_folder.notebook_html("06_evaluate").read_text()
     assert (run_folder.best).exists()
     forecast = pd.read_csv(run_folder.forecast)
     assert {"date", "forecast", "lower_80", "upper_80"} <= set(forecast.columns)
