@@ -1,10 +1,15 @@
 """Bench 4, forecast skill on a panel: the default pipeline on every series in ``../shared/data/``.
 
-Runs ``lstm-lab batch --csv-dir ../shared/data --mode MODE`` (quick and/or full), then reads each run's
+Runs ``lstm-lab batch --csv-dir ../shared/data --mode MODE --only 01,03,05,06`` (quick and/or full), then reads
+each run's
 ``metrics.json`` and ``predictions.csv`` into one table: Theil's U against persistence, directional accuracy
 with its 95% Wilson interval, and the Diebold-Mariano p-value against persistence, for the network and for the
 ARIMA baseline on the same test rows. There are no targets: a U near 1.00 with wide intervals is the honest
 result on daily prices (see /work/shared/FIELD-NOTES.md), and nothing here is tuned to improve it.
+
+Only the notebooks the numbers come from run (collect, featurize, tune, evaluate): 02 (charts), 04 (one model
+and the cell comparison) and 07 (the forecast) write nothing 06 reads, and skipping them saves about 3 minutes
+per series in full mode. ``--notebooks all`` runs the whole series. ``--series AAPL,WTI`` runs a subset.
 
 Skips cleanly (a 'skipped' row, exit 0) when the shared data folder is absent.
 
@@ -31,6 +36,8 @@ from bench_end_to_end import lstm_lab_command, missing_notebooks, time_command
 
 BENCH = "skill_panel"
 MODES = ("quick", "full")
+# The notebooks whose files 06's numbers depend on: prices (01), features (03), tuned settings (05), 06 itself.
+PANEL_NOTEBOOKS = ("01_collect", "03_featurize", "05_tune", "06_evaluate")
 COLUMNS = ["series", "status", "test rows", "up days", "model up calls", "model U", "model DA", "model DA 95% CI",
            "model DM p", "ARIMA U", "ARIMA DA", "ARIMA DA 95% CI", "ARIMA DM p", "verdict or error"]
 
@@ -128,22 +135,48 @@ def read_batch_summary(out_dir: Path) -> list[dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------- the bench
+def select_series(data_dir: Path, series: Sequence[str] | None, into: Path) -> Path:
+    """The folder of CSVs to run: ``data_dir`` itself, or (``series`` given) a folder ``into`` of links to the
+    named files only. An unknown name is an error that lists the series there are."""
+    if not series:
+        return data_dir
+    available = {p.stem: p for p in sorted(data_dir.glob("*.csv"))}
+    unknown = [name for name in series if name not in available]
+    if unknown:
+        raise ValueError(f"no CSV for series {', '.join(unknown)} in {data_dir}; there are: "
+                         f"{', '.join(available) or 'none'}")
+    into.mkdir(parents=True, exist_ok=True)
+    for name in series:
+        link = into / available[name].name
+        if not link.exists():
+            link.symlink_to(available[name].resolve())
+    return into
+
+
 def run_skill_panel(mode: str, *, data_dir: Path | None = None, out_dir: Path | None = None, workers: int = 1,
                     notebooks_dir: Path | None = None, require_all_notebooks: bool = True,
+                    series: Sequence[str] | None = None, notebooks: Sequence[str] | None = PANEL_NOTEBOOKS,
                     extra_args: Sequence[str] = ()) -> dict[str, Any]:
-    """Run the batch over every CSV in ``data_dir`` in ``mode``; return the results row ``skill_panel:MODE``."""
+    """Run the batch over every CSV in ``data_dir`` (or the named ``series``) in ``mode``, running
+    ``notebooks`` (None: all); return the results row ``skill_panel:MODE``."""
     bench = f"{BENCH}:{mode}"
     load_before = common.load_average()
     data_dir = Path(data_dir or default_data_dir())
     out_dir = Path(out_dir or common.WORK_DIR / f"panel-{mode}-{time.strftime('%Y%m%dT%H%M%S')}")
-    cmd = [*lstm_lab_command(), "batch", "--csv-dir", str(data_dir), "--mode", mode, "--out", str(out_dir),
-           "--workers", str(workers), "--quiet", *extra_args]
+    shown_dir = data_dir
+    cmd_tail = ["--mode", mode, "--out", str(out_dir), "--workers", str(workers), "--quiet"]
+    if notebooks:
+        cmd_tail += ["--only", ",".join(n.split("_")[0] for n in notebooks)]
+    cmd_tail += list(extra_args)
     if notebooks_dir is not None:
-        cmd += ["--notebooks-dir", str(notebooks_dir)]
-    shown = "lstm-lab " + shlex.join(cmd[len(lstm_lab_command()):])
+        cmd_tail += ["--notebooks-dir", str(notebooks_dir)]
     if not data_dir.is_dir() or not any(data_dir.glob("*.csv")):
+        shown = "lstm-lab " + shlex.join(["batch", "--csv-dir", str(shown_dir), *cmd_tail])
         return common.make_row(bench, command=shown, numbers={}, status="skipped", load_before=load_before,
                                notes=[f"not run: no price CSVs at {data_dir}"])
+    csv_dir = select_series(data_dir, series, out_dir / "selected-series")
+    cmd = [*lstm_lab_command(), "batch", "--csv-dir", str(csv_dir), *cmd_tail]
+    shown = "lstm-lab " + shlex.join(cmd[len(lstm_lab_command()):])
     missing = missing_notebooks(notebooks_dir)
     if missing and require_all_notebooks:
         return common.make_row(bench, command=shown, numbers={}, status="skipped", load_before=load_before,
@@ -152,7 +185,8 @@ def run_skill_panel(mode: str, *, data_dir: Path | None = None, out_dir: Path | 
                           log_dir=out_dir)
     rows = panel_table_rows(read_batch_summary(out_dir))
     numbers = {
-        "mode": mode, "workers": workers,
+        "mode": mode, "workers": workers, "notebooks": list(notebooks) if notebooks else "all",
+        "series_requested": list(series) if series else "all",
         "wall_s": timing["wall_s"], "wall_min": timing["wall_s"] / 60, "exit_code": timing["returncode"],
         "peak_rss_mib_largest_process": timing["max_rss_bytes"] / common.MIB,
         **panel_numbers(rows), "out_dir": str(out_dir),
@@ -226,10 +260,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=None, help="folder of price CSVs (default ../shared/data)")
     parser.add_argument("--workers", type=int, default=1,
                         help="runs at a time (default 1: each run's TensorFlow already uses every core)")
+    parser.add_argument("--series", default="", help="comma-separated CSV names to run, e.g. AAPL,WTI (default all)")
+    parser.add_argument("--notebooks", default=",".join(PANEL_NOTEBOOKS),
+                        help="notebooks to run, or 'all' (default: the four 06's numbers depend on)")
     parser.add_argument("--rescore", action="store_true",
                         help="re-read the run folders of the recorded rows (no re-run) and record the new table")
     parser.add_argument("--no-record", action="store_true", help="print the rows, leave results.json alone")
     return parser
+
+
+def split_names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.rescore:
             row = rescore_recorded(mode)
         else:
-            row = run_skill_panel(mode, data_dir=args.data_dir, workers=args.workers)
+            row = run_skill_panel(mode, data_dir=args.data_dir, workers=args.workers, series=split_names(args.series),
+                                  notebooks=None if args.notebooks == "all" else split_names(args.notebooks))
         failed |= row["status"] == "failed"
         if not args.no_record:
             common.record_row(row)

@@ -42,9 +42,10 @@ def _end_to_end(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def _skill_panel(args: argparse.Namespace) -> list[dict[str, Any]]:
-    from bench_skill_panel import run_skill_panel
+    from bench_skill_panel import run_skill_panel, split_names
 
-    return [run_skill_panel(mode, workers=args.workers) for mode in args.modes]
+    series = split_names(args.panel_series) or None
+    return [run_skill_panel(mode, workers=args.workers, series=series) for mode in args.modes]
 
 
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
@@ -68,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="modes of end_to_end and skill_panel (default quick,full)")
     parser.add_argument("--cycles", type=int, default=2, help="A B pairs of the micro-benchmarks (default 2)")
     parser.add_argument("--workers", type=int, default=1, help="parallel runs of the skill panel (default 1)")
+    parser.add_argument("--panel-series", default="", metavar="NAMES",
+                        help="comma-separated series of the skill panel, e.g. AAPL,WTI (default every CSV)")
     parser.add_argument("--list", action="store_true", help="list the benches and exit")
     return parser
 

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR = PROJECT_ROOT / "benchmarks"
 sys.path.insert(0, str(BENCH_DIR))
 
 import bench_end_to_end  # noqa: E402
@@ -242,6 +243,43 @@ def test_panel_table_takes_the_model_from_metrics_json_and_scores_arima_on_the_s
 def test_skill_panel_is_skipped_when_the_shared_data_is_absent(tmp_path):
     row = bench_skill_panel.run_skill_panel("quick", data_dir=tmp_path / "no-such-data", out_dir=tmp_path / "o")
     assert row["status"] == "skipped" and "no price CSVs" in row["notes"][0]
+
+
+def test_panel_runs_only_the_named_series_and_the_notebooks_its_numbers_come_from(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in ("AAPL", "WTI", "SPY"):
+        (data / f"{name}.csv").write_text("date,close\n2020-01-02,1\n")
+    seen = {}
+
+    def fake_time_command(cmd, **kwargs):
+        seen["cmd"] = cmd
+        return {"wall_s": 1.0, "returncode": 0, "max_rss_bytes": 1, "stderr_tail": ""}
+
+    monkeypatch.setattr(bench_skill_panel, "time_command", fake_time_command)
+    row = bench_skill_panel.run_skill_panel("quick", data_dir=data, out_dir=tmp_path / "o", series=["WTI", "AAPL"])
+    cmd = seen["cmd"]
+    csv_dir = Path(cmd[cmd.index("--csv-dir") + 1])
+    assert sorted(p.name for p in csv_dir.glob("*.csv")) == ["AAPL.csv", "WTI.csv"]
+    assert cmd[cmd.index("--only") + 1] == "01,03,05,06"
+    assert row["numbers"]["series_requested"] == ["WTI", "AAPL"]
+    with pytest.raises(ValueError, match="no CSV for series MSFT.*AAPL, SPY, WTI"):
+        bench_skill_panel.run_skill_panel("quick", data_dir=data, out_dir=tmp_path / "o2", series=["MSFT"])
+    bench_skill_panel.run_skill_panel("quick", data_dir=data, out_dir=tmp_path / "o3", notebooks=None)
+    assert "--only" not in seen["cmd"] and Path(seen["cmd"][seen["cmd"].index("--csv-dir") + 1]) == data
+
+
+def test_panel_notebooks_are_the_ones_06_reads_from():
+    """06 reads 01's prices via 03's features and 05's best.json; if the panel skipped one of those, or 06
+    started reading another notebook's file, the panel's numbers would not be the pipeline's."""
+    import re
+
+    notebooks = ["01_collect", "03_featurize", "05_tune", "06_evaluate"]
+    assert list(bench_skill_panel.PANEL_NOTEBOOKS) == notebooks
+    source = (PROJECT_ROOT / "helpers" / "evaluate.py").read_text() + (
+        PROJECT_ROOT / "notebooks" / "06_evaluate.ipynb").read_text()
+    required_from = set(re.findall(r'require\([^,]+, "(\d\d_[a-z]+)"\)', source))
+    assert required_from <= set(notebooks)
 
 
 def test_rescore_rereads_the_recorded_run_folders_without_rerunning(tmp_path):
