@@ -243,7 +243,7 @@ def execute_notebook(source: Path, paths: RunPaths, *, kernel_name: str = "pytho
     try:
         papermill.execute_notebook(str(source), str(output), parameters={"run_dir": str(paths.root), "overrides": {}},
                                    kernel_name=kernel_name, cwd=str(source.parent), progress_bar=False,
-                                   log_output=False)
+                                   log_output=False, extra_arguments=kernel_arguments(kernel_name))
     except PapermillExecutionError as err:
         cell_index = _source_cell_index(output, err.cell_index)
         raise NotebookFailed(stem, cell_index, err.ename, _first_line(err.evalue), paths.root) from err
@@ -251,6 +251,22 @@ def execute_notebook(source: Path, paths: RunPaths, *, kernel_name: str = "pytho
         raise NotebookFailed(stem, _running_cell_index(output), type(err).__name__, _first_line(str(err)),
                              paths.root) from err
     return output
+
+
+def kernel_arguments(kernel_name: str) -> list[str]:
+    """Command-line arguments for an IPython kernel: log errors only.
+
+    ipykernel 7 warns on every start that its local TCP sockets are unencrypted; the kernel listens on
+    127.0.0.1 only, and seven such warnings per run would bury the runner's own messages. Kernels that are
+    not ipykernel get no arguments (they would not know the option).
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        argv = KernelSpecManager().get_kernel_spec(kernel_name).argv
+    except NoSuchKernel:
+        return []   # papermill reports the missing kernel itself
+    return ["--IPKernelApp.log_level=ERROR"] if any("ipykernel" in part for part in argv) else []
 
 
 def _source_cell_index(output: Path, executed_index: int) -> int:

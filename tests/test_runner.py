@@ -202,6 +202,22 @@ def test_bad_parameter_stops_the_run_before_any_folder_exists(tmp_path):
     assert not (tmp_path / "reports").exists()
 
 
+def test_kernels_start_without_ipykernels_unencrypted_tcp_warning(tmp_path, capfd):
+    """ipykernel 7 logs a warning on every start; the runner starts kernels logging errors only."""
+    from helpers.runner import execute_notebook, kernel_arguments
+    from helpers.runfolder import RunPaths
+
+    assert kernel_arguments("python3") == ["--IPKernelApp.log_level=ERROR"]
+    assert kernel_arguments("no-such-kernel") == []
+    source = write_notebook(tmp_path / "nb" / "01_collect.ipynb", ["print('ran')"])
+    (tmp_path / "run").mkdir()
+    capfd.readouterr()
+    execute_notebook(source, RunPaths(tmp_path / "run"))
+    err = capfd.readouterr().err
+    assert "without encryption" not in err
+    assert "ran" in (tmp_path / "run" / "01_collect.ipynb").read_text()
+
+
 def test_preflight_accepts_an_existing_csv(tmp_path):
     csv = tmp_path / "prices.csv"
     csv.write_text("date,close\n2024-01-02,1.0\n")
