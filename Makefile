@@ -13,7 +13,7 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 help:
 	@echo "make report [MODE=quick|full] [TICKER=AAPL] [SOURCE=auto|sample|yfinance|csv|synthetic]  run the series into reports/"
-	@echo "make test                       the test suite (tiny settings, ~10 minutes on 2 cores)"
+	@echo "make test                       the test suite (tiny settings, 5-15 minutes on 2 cores)"
 	@echo "make lab                        JupyterLab on notebooks/"
 	@echo "make bench                      benchmarks into benchmarks/RESULTS.md"
 	@echo "make clean                      remove reports/, caches and build files (keeps .venv)"
