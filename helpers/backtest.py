@@ -52,20 +52,24 @@ def _whole(name: str, value, minimum: int) -> int:
 
 def rolling_origin_folds(n_origins: int, *, n_folds: int, test_size: int, scheme: str = "expanding",
                          min_train: int, train_size: int | None = None, retrain_every: int | None = None,
-                         gap: int = 0) -> list[Fold]:
+                         gap: int = 0, min_part: int = 1) -> list[Fold]:
     """Walk-forward folds over origins ``0..n_origins-1``.
 
     The last ``n_folds * test_size`` origins form ``n_folds`` consecutive test blocks of ``test_size``.
     Each block is cut into parts of ``retrain_every`` origins (default: the whole block); a part starting at
     ``s`` trains on origins ``< s - gap``: all of them (``"expanding"``) or the last ``train_size``
     (``"sliding"``, default ``min_train``). ``gap`` leaves out the origins whose labels reach into the test
-    part: ``gap = horizon - 1``. Raises ValueError when the history is too short for ``min_train``.
+    part: ``gap = horizon - 1``. A block's last part shorter than ``min_part`` origins joins the part before
+    it (whose model, trained before that part began, forecasts it too): a refit on a handful of test origins
+    is not worth a model, and a model's test split needs a minimum of samples. Raises ValueError when the
+    history is too short for ``min_train``.
     """
     n_origins = _whole("n_origins", n_origins, 1)
     n_folds = _whole("n_folds", n_folds, 1)
     test_size = _whole("test_size", test_size, 1)
     min_train = _whole("min_train", min_train, 1)
     gap = _whole("gap", gap, 0)
+    min_part = _whole("min_part", min_part, 1)
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be one of {', '.join(SCHEMES)}, got {scheme!r}")
     step = test_size if retrain_every is None else _whole("retrain_every", retrain_every, 1)
@@ -91,11 +95,14 @@ def rolling_origin_folds(n_origins: int, *, n_folds: int, test_size: int, scheme
     for f in range(n_folds):
         block_start = first_test + f * test_size
         block_stop = block_start + test_size
-        for part, start in enumerate(range(block_start, block_stop, step)):
+        starts = list(range(block_start, block_stop, step))
+        if len(starts) > 1 and block_stop - starts[-1] < min_part:
+            starts.pop()   # the short tail joins the part before it
+        for part, start in enumerate(starts):
             train_stop = start - gap
             train_start = 0 if scheme == "expanding" else train_stop - train_size
-            folds.append(Fold(fold=f, part=part, train=range(train_start, train_stop),
-                              test=range(start, min(start + step, block_stop))))
+            stop = starts[part + 1] if part + 1 < len(starts) else block_stop
+            folds.append(Fold(fold=f, part=part, train=range(train_start, train_stop), test=range(start, stop)))
     return folds
 
 

@@ -20,7 +20,7 @@ from helpers.backtest import rolling_origin_folds, walk_forward
 from helpers.config import RunConfig
 from helpers.runfolder import RunPaths
 from helpers.strategy import strategy_backtest
-from helpers.windows import WindowGenerator
+from helpers.windows import MIN_SPLIT_SAMPLES, WindowGenerator
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,7 @@ def walk_forward_evaluation(frame: pd.DataFrame, feature_columns: list[str], con
     folds = rolling_origin_folds(n_origins, n_folds=config.walk_forward_folds, test_size=test_size,
                                  scheme=config.walk_forward_scheme, min_train=min_train,
                                  train_size=min_train if config.walk_forward_scheme == "sliding" else None,
-                                 retrain_every=config.retrain_every, gap=h - 1)
+                                 retrain_every=config.retrain_every, gap=h - 1, min_part=MIN_SPLIT_SAMPLES)
 
     def fit_predict(fold) -> dict[str, np.ndarray]:
         rows = np.asarray(fold.test) + first           # origin rows of this part

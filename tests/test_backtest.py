@@ -44,6 +44,17 @@ def test_each_fold_is_cut_into_parts_of_retrain_every_steps():
     assert [f.part for f in first] == [0, 1, 2, 3]
 
 
+def test_a_tail_shorter_than_min_part_joins_the_part_before_it():
+    """BTC-USD in full mode: 260-origin blocks refitted every 250 left 10-origin tails, too few for a test split."""
+    folds = rolling_origin_folds(1000, n_folds=2, test_size=100, min_train=300, retrain_every=30, min_part=11)
+    first = [f for f in folds if f.fold == 0]
+    assert [len(f.test) for f in first] == [30, 30, 40]
+    assert first[-1].train.stop == first[-1].test.start   # trained before its (longer) part began
+    assert [f.test.start for f in folds if f.fold == 1][0] == first[-1].test.stop
+    assert [len(f.test) for f in rolling_origin_folds(1000, n_folds=1, test_size=5, min_train=300,
+                                                       retrain_every=30, min_part=11)] == [5]
+
+
 def test_without_retrain_every_a_fold_is_one_part():
     folds = rolling_origin_folds(500, n_folds=2, test_size=50, min_train=100)
     assert [(f.fold, f.part, len(f.test)) for f in folds] == [(0, 0, 50), (1, 0, 50)]

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from helpers.atomic import atomic_write_json, atomic_write_parquet
-from helpers.evaluate import SeedModels, direction_against_always_up, evaluate_run, verdict_sentence
+from helpers.evaluate import (SeedModels, direction_against_always_up, evaluate_run, verdict_sentence,
+                              walk_forward_evaluation)
 from helpers.runfolder import RunPaths
 from tests.test_windows import synthetic_feature_frame, tiny_config
 
@@ -109,6 +110,17 @@ def test_direction_is_measured_against_calling_up_every_day():
     assert "add something beyond the drift" in better["sentence"]
     worse = direction_against_always_up(actual, previous + np.array([1, -1] * 5) * 0.5, previous)
     assert "add nothing beyond the drift" in worse["sentence"]
+
+
+@pytest.mark.slow
+def test_walk_forward_survives_a_block_whose_last_part_is_a_few_origins():
+    """One block of 160 origins refitted every 78: the 4-origin tail would be a network's whole test split
+    (fewer than it needs); it is forecast by the part before it instead, and every origin is scored."""
+    frame = synthetic_feature_frame(n=420, seed=3)
+    columns = [c for c in frame.columns if c != "close"]
+    result = walk_forward_evaluation(frame, columns, tiny_config(walk_forward_folds=1, retrain_every=78))
+    assert [len(f.test) for f in result.folds] == [78, 82]
+    assert result.per_fold[0]["n"] == 160
 
 
 @pytest.mark.slow
