@@ -23,6 +23,10 @@ import pandas as pd
 
 from helpers.atomic import atomic_write, atomic_write_json, read_json
 from helpers.config import RunConfig
+from helpers.mismatch import (  # noqa: F401  (re-exported: callers catch them from here)
+    DateGapError, ManifestMismatchError, MissingFeatureError, TargetMismatchError, TooFewRowsError,
+    WindowMismatchError,
+)
 from helpers.windows import TARGET_FORMULAS, WindowGenerator
 
 MODEL_FORMAT_VERSION = 1
@@ -38,30 +42,6 @@ PRICE_FORMULAS = {
 
 # Largest gap between consecutive dates a series' calendar allows before the data counts as broken.
 MAX_GAP = {"business": 5, "daily": 2}
-
-
-class ManifestMismatchError(ValueError):
-    """New data or settings do not match what the saved model was trained with."""
-
-
-class MissingFeatureError(ManifestMismatchError):
-    """The frame lacks columns the model reads."""
-
-
-class WindowMismatchError(ManifestMismatchError):
-    """The window length asked for differs from the model's."""
-
-
-class TargetMismatchError(ManifestMismatchError):
-    """The target asked for differs from the model's."""
-
-
-class TooFewRowsError(ManifestMismatchError):
-    """The frame is shorter than one input window."""
-
-
-class DateGapError(ManifestMismatchError):
-    """Consecutive dates lie further apart than the series' trading calendar allows."""
 
 
 # ---------------------------------------------------------------------- fingerprints and versions

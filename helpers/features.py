@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -126,6 +126,26 @@ def build_features(prices: pd.DataFrame, config: RunConfig, headlines: pd.DataFr
     groups = {g: list(part.columns) for g, part in parts.items()}
     return FeatureSet(frame=frame, columns=columns, warmup_rows=warmup_rows,
                       switched_off=switched_off, groups=groups)
+
+
+def reference_features(config: RunConfig, columns: Sequence[str] = ("open", "high", "low", "close", "volume")
+                       ) -> FeatureSet:
+    """Features of a seeded synthetic random walk that has ``columns``: which columns each group of ``config``
+    makes and how many warm-up rows it drops, known before any real data is loaded (history checks, predict)."""
+    n = 600 + max((*config.sma_lengths, *config.ema_lengths, 60))
+    rng = np.random.default_rng(0)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    data = {"open": close * 1.001, "high": close * 1.01, "low": close * 0.99, "close": close,
+            "volume": rng.uniform(1e6, 2e6, n)}
+    dates = pd.bdate_range("2000-01-03", periods=n, name="date")
+    frame = pd.DataFrame({c: data[c] for c in columns if c in data}, index=dates)
+    groups = [g for g in config.features if g != "sentiment"] or ["log_return"]
+    return build_features(frame, config.replace(features=groups))
+
+
+def warmup_rows_for(config: RunConfig, columns: Sequence[str] = ("open", "high", "low", "close", "volume")) -> int:
+    """Rows the indicators of ``config`` drop at the start of a series with price ``columns``."""
+    return int(reference_features(config, columns).warmup_rows)
 
 
 def feature_target_correlation(feature_set: FeatureSet, horizon: int = 1) -> pd.Series:

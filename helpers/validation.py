@@ -26,9 +26,8 @@ raises :class:`InsufficientHistoryError` with both numbers and what to do.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,9 +39,6 @@ OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
 OHLC_TOLERANCE = 1e-9                # relative; below it high/low disagreements are rounding, not errors
 DATES_SHOWN = 5                      # dates kept per report line; the count is always complete
 
-MIN_TRAIN_SAMPLES = 30
-MIN_VAL_SAMPLES = 5
-MIN_TEST_SAMPLES = 5
 
 
 # ---------------------------------------------------------------------- the report
@@ -324,57 +320,57 @@ def _flag_extreme_returns(frame: pd.DataFrame, report: CleaningReport, extreme_r
 
 # ---------------------------------------------------------------------- history length
 class InsufficientHistoryError(ValueError):
-    """Too few rows for the run's window, horizon and split; names both numbers and what to do."""
+    """Too few rows for what the series builds; names both numbers, the first shortfall and what to do."""
 
     def __init__(self, available: int, needed: int, message: str):
         self.available, self.needed = available, needed
         super().__init__(message)
 
 
-def _rows_per_part(config: RunConfig) -> tuple[int, int, int]:
-    """Rows the train, validation and test parts need for their minimum numbers of samples.
+def _warmup(config: RunConfig, warmup_rows: int | None, columns: Sequence[str] | None) -> int:
+    if warmup_rows is not None:
+        return max(0, int(warmup_rows))
+    from helpers.features import warmup_rows_for
 
-    A training sample needs ``window`` input rows and its ``horizon`` targets inside the training rows; a
-    validation or test sample needs only its targets inside its part (inputs may look back across a boundary).
+    return warmup_rows_for(config, columns or OHLCV_COLUMNS)
+
+
+def required_rows(config: RunConfig, warmup_rows: int | None = None, columns: Sequence[str] | None = None) -> int:
+    """The fewest price rows on which the whole series can run with ``config`` (fraction splits).
+
+    The indicators' warm-up (``warmup_rows``; estimated from ``config`` and the price ``columns`` when None)
+    plus the fewest feature rows :func:`helpers.splits.series_shortfalls` accepts: every window the search may
+    pick, the tuning split, the predictive bands' residual pool, the direct model and the walk-forward refits.
     """
-    h = config.horizon
-    return (MIN_TRAIN_SAMPLES + config.window + h - 1, MIN_VAL_SAMPLES + h - 1, MIN_TEST_SAMPLES + h - 1)
+    from helpers.splits import minimum_feature_rows
+
+    return minimum_feature_rows(config) + _warmup(config, warmup_rows, columns)
 
 
-def required_rows(config: RunConfig, warmup_rows: int = 0) -> int:
-    """The fewest price rows that give ~30 training, 5 validation and 5 test samples for ``config``.
+def check_history(n_rows: int, config: RunConfig, warmup_rows: int | None = None, *,
+                  dates: pd.DatetimeIndex | None = None, columns: Sequence[str] | None = None) -> int:
+    """Return the rows needed, or raise :class:`InsufficientHistoryError` when the series cannot run on
+    ``n_rows`` rows. The one rule: ``n_rows`` is accepted exactly when :func:`helpers.splits.series_shortfalls`
+    finds nothing on the feature rows that remain after the warm-up. ``dates`` (the prices' dates) are needed
+    when the split is given by dates (``val_start``/``test_start``); ``columns`` say which indicators exist."""
+    from helpers.splits import series_shortfalls, synthetic_dates
 
-    Splits by fractions (``val_frac``, ``test_frac``): each part's share of the rows must hold its minimum.
-    Splits by dates (``val_start``/``test_start``): the sum of the minimums (a lower bound; where the dates
-    fall is checked when the split is made). ``warmup_rows``: rows the features drop at the start.
-    """
-    train_rows, val_rows, test_rows = _rows_per_part(config)
-    if config.val_start and config.test_start:
-        rows = train_rows + val_rows + test_rows
-    else:
-        train_frac = 1.0 - config.val_frac - config.test_frac
-        rows = max(math.ceil(train_rows / train_frac - 1e-9), math.ceil(val_rows / config.val_frac - 1e-9),
-                   math.ceil(test_rows / config.test_frac - 1e-9))
-    return int(rows + max(0, int(warmup_rows)))
-
-
-def check_history(n_rows: int, config: RunConfig, warmup_rows: int = 0) -> int:
-    """Return the rows needed, or raise :class:`InsufficientHistoryError` when ``n_rows`` is fewer."""
-    needed = required_rows(config, warmup_rows)
-    if n_rows >= needed:
+    warmup = _warmup(config, warmup_rows, columns)
+    by_dates = bool(config.val_start and config.test_start)
+    if by_dates and dates is None:
+        raise ValueError("the split is given by dates (val_start/test_start): pass dates= to check_history")
+    feature_dates = pd.DatetimeIndex(dates)[warmup:] if dates is not None else synthetic_dates(n_rows - warmup)
+    problems = series_shortfalls(feature_dates, config)
+    needed = int(n_rows) if by_dates else required_rows(config, warmup)
+    if not problems:
         return needed
-    train_rows, val_rows, test_rows = _rows_per_part(config)
-    if config.val_start and config.test_start:
-        split = (f"train {train_rows} + validation {val_rows} + test {test_rows} rows (split at "
-                 f"{config.val_start} / {config.test_start})")
-    else:
-        split = (f"train {train_rows} rows at {1 - config.val_frac - config.test_frac:.0%}, validation {val_rows} "
-                 f"at val_frac={config.val_frac}, test {test_rows} at test_frac={config.test_frac}")
-    warmup = f" + {warmup_rows} warm-up rows for the indicators" if warmup_rows else ""
+    if not by_dates:
+        needed = max(needed, int(n_rows) + 1)
+    warm = f" ({warmup} of them go to the indicators' warm-up)" if warmup else ""
     message = (
-        f"not enough price history: {n_rows} rows available, {needed} needed for window={config.window} and "
-        f"horizon={config.horizon} with at least {MIN_TRAIN_SAMPLES} training, {MIN_VAL_SAMPLES} validation "
-        f"and {MIN_TEST_SAMPLES} test samples ({split}{warmup}). Use an earlier start (start="
-        f"{config.start or 'None'} now), a smaller window (window={config.window} now), or data with a "
-        f"longer history (another ticker, a CSV, or source='sample')")
-    raise InsufficientHistoryError(n_rows, needed, message)
+        f"not enough price history: {n_rows} rows available{warm}, {'more' if by_dates else needed} needed for "
+        f"window={config.window}, horizon={config.horizon}, tune_windows={list(config.tune_windows)} and the "
+        f"whole series. First shortfall: {problems[0]} Use an earlier start (start={config.start or 'None'} now), "
+        f"a smaller window or tune_windows, fewer walk_forward_folds, or data with a longer history (another "
+        "ticker, a CSV, or source='sample')")
+    raise InsufficientHistoryError(int(n_rows), needed, message)

@@ -283,37 +283,50 @@ def test_all_rows_missing_is_an_error_not_an_empty_frame():
 
 
 # ---------------------------------------------------------------------- history length
-def test_required_rows_cover_window_horizon_and_every_split():
-    cfg = RunConfig(window=30, horizon=1, val_frac=0.15, test_frac=0.15)
-    assert required_rows(cfg) == 86          # train needs 30 + 30 rows at 70 %
-    assert required_rows(cfg, warmup_rows=50) == 136
-    assert required_rows(cfg.replace(horizon=5)) > required_rows(cfg)
-    assert required_rows(cfg.replace(window=60)) > required_rows(cfg)
+def test_required_rows_grow_with_window_horizon_and_warmup():
+    cfg = RunConfig(window=30, horizon=1, val_frac=0.15, test_frac=0.15, tune_windows=(30,), forecast_days=1)
+    base = required_rows(cfg, warmup_rows=0)
+    assert required_rows(cfg, warmup_rows=50) == base + 50
+    assert required_rows(cfg.replace(horizon=5), warmup_rows=0) > base
+    assert required_rows(cfg.replace(window=60, tune_windows=(60,)), warmup_rows=0) > base
 
 
-def test_required_rows_is_bound_by_a_small_test_fraction():
-    cfg = RunConfig(window=2, horizon=1, val_frac=0.4, test_frac=0.02)
-    assert required_rows(cfg) == 250          # 5 test rows at 2 %
+def test_required_rows_cover_the_largest_window_the_search_may_pick():
+    cfg = RunConfig(window=20, tune_windows=(20,))
+    assert required_rows(cfg.replace(tune_windows=(20, 120)), 0) > required_rows(cfg, 0)
 
 
 def test_enough_history_passes_and_returns_the_rows_needed():
     cfg = RunConfig()
-    assert check_history(1000, cfg) == required_rows(cfg)
+    assert check_history(5000, cfg) == required_rows(cfg)
 
 
-def test_history_shorter_than_needed_names_both_numbers_and_what_to_do():
+def test_history_shorter_than_needed_names_both_numbers_the_shortfall_and_what_to_do():
     cfg = RunConfig(window=30, start="2024-01-02")
     with pytest.raises(InsufficientHistoryError) as info:
         check_history(50, cfg, warmup_rows=10)
     message = str(info.value)
     assert "50 rows available" in message and f"{required_rows(cfg, 10)} needed" in message
+    assert "First shortfall" in message and "split" in message
     assert "earlier start" in message and "smaller window" in message and "longer history" in message
     assert info.value.available == 50 and info.value.needed == required_rows(cfg, 10)
     assert isinstance(info.value, ValueError)
 
 
-def test_date_split_needs_the_sum_of_the_minimums():
-    cfg = RunConfig(window=10, horizon=2, val_start="2020-01-01", test_start="2021-01-01")
-    assert required_rows(cfg) == (30 + 10 + 1) + (5 + 1) + (5 + 1)
-    with pytest.raises(InsufficientHistoryError, match="split at 2020-01-01 / 2021-01-01"):
-        check_history(40, cfg)
+def test_warmup_is_estimated_from_the_config_when_not_given():
+    cfg = RunConfig()
+    assert required_rows(cfg) > required_rows(cfg, warmup_rows=0)
+    close_only = required_rows(cfg, columns=("close",))
+    assert required_rows(cfg, warmup_rows=0) < close_only <= required_rows(cfg)
+
+
+def test_a_date_split_is_checked_on_the_real_dates():
+    cfg = RunConfig(window=10, horizon=1, val_start="2020-06-01", test_start="2021-01-01", tune_windows=(10,),
+                    walk_forward_folds=1, forecast_days=1)
+    dates = pd.bdate_range("2019-01-01", "2021-12-31")
+    assert check_history(len(dates), cfg, warmup_rows=0, dates=dates) == len(dates)
+    late = pd.bdate_range("2020-05-20", "2021-12-31")
+    with pytest.raises(InsufficientHistoryError, match="train split"):
+        check_history(len(late), cfg, warmup_rows=0, dates=late)
+    with pytest.raises(ValueError, match="pass dates="):
+        check_history(len(dates), cfg, warmup_rows=0)
