@@ -27,18 +27,13 @@ from helpers.mismatch import (  # noqa: F401  (re-exported: callers catch them f
     DateGapError, ManifestMismatchError, MissingFeatureError, TargetMismatchError, TooFewRowsError,
     WindowMismatchError,
 )
-from helpers.windows import TARGET_FORMULAS, WindowGenerator
+from helpers.preprocess import PRICE_FORMULAS, TARGET_FORMULAS
+from helpers.windows import WindowGenerator
 
 MODEL_FORMAT_VERSION = 1
 MODEL_FILE = "model.keras"
 MANIFEST_FILE = "manifest.json"
 
-# How each target's prediction becomes a price, for readers of the manifest.
-PRICE_FORMULAS = {
-    "log_return": "C[t] * exp(r), r = unscaled prediction",
-    "price": "unscaled prediction",
-    "direction": "C[t] * exp((2p - 1) * mean_abs_train_log_return[k]), p = predicted probability of a rise",
-}
 
 # Largest gap between consecutive dates a series' calendar allows before the data counts as broken.
 MAX_GAP = {"business": 5, "daily": 2}
@@ -108,12 +103,15 @@ def check_no_date_gaps(dates: pd.DatetimeIndex, calendar: dict[str, Any] | None,
 
 
 def build_manifest(config: RunConfig, windows: WindowGenerator, feature_columns: Sequence[str],
-                   train_result: Any = None, data_meta: dict[str, Any] | None = None) -> dict[str, Any]:
+                   train_result: Any = None, data_meta: dict[str, Any] | None = None, *,
+                   tuning: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything needed to reuse the model correctly and to know where it came from, as plain JSON.
 
     ``windows`` must be the fitted generator the model was trained on (it holds the split and the scalers);
-    ``train_result`` a :class:`helpers.train.TrainResult` when there is one; ``data_meta`` the PriceData meta
-    (source, provenance) to carry along.
+    ``train_result`` a :class:`helpers.network.NetworkForecaster` or a :class:`helpers.train.TrainResult`
+    when there is one (its seeds, per-tower best epochs and shrinkage toward persistence go into
+    ``ensemble``); ``data_meta`` the PriceData meta (source, provenance) to carry along; ``tuning`` what 05's
+    search changed (``{"applied": {...}, "replaced": {field: old value}}``).
     """
     if windows.plan is None:
         raise ValueError("build_manifest needs the generator the model was trained on; this one applies "
@@ -155,18 +153,27 @@ def build_manifest(config: RunConfig, windows: WindowGenerator, feature_columns:
         "model": {"cell": config.cell, "units": list(config.units), "dropout": config.dropout},
         "versions": library_versions(),
     }
-    if train_result is not None:
+    if tuning is not None:
+        manifest["tuning"] = tuning
+    network = getattr(train_result, "network", train_result)
+    if getattr(network, "fit_report", None) is not None:
+        manifest["ensemble"] = {**network.fit_report.to_dict(), "start": "persistence (no change)",
+                                "combine": "mean of the towers, shrunk toward persistence by 'shrink'"}
+        manifest["seed"] = int(network.seeds[0])
+        manifest["model"].update(cell=network.config.cell, units=list(network.config.units))
+    if hasattr(train_result, "history_json"):
         summary = train_result.history_json()
         summary.pop("history", None)
         manifest["training"] = summary
         manifest["model"].update(cell=train_result.cell or config.cell,
                                  units=list(train_result.units or config.units))
+    if train_result is not None:
         if windows.target != "direction":
             # The validation-residual pool of the predictive bands travels with the model, so predicting on a
             # new CSV that starts after the validation period still gets honest bands.
             from helpers.predictive import validation_residuals
 
-            manifest["validation_residuals"] = validation_residuals(train_result.model, windows).tolist()
+            manifest["validation_residuals"] = validation_residuals(network.model, windows).tolist()
     return manifest
 
 

@@ -174,16 +174,18 @@ def tuning_split(dates: pd.DatetimeIndex, config: RunConfig, window: int, val_st
 
 
 def refit_split(dates: pd.DatetimeIndex, config: RunConfig, window: int, horizon: int, first_test_row: int,
-                *, min_samples: int = MIN_SPLIT_SAMPLES) -> SplitPlan:
+                *, min_samples: int = MIN_SPLIT_SAMPLES, required: Sequence[str] = SPLITS) -> SplitPlan:
     """A refit whose test targets start at ``first_test_row`` (walk-forward parts, retraining on new data).
 
     The rows before it are split into training and validation in the run's proportion
     (``val_frac / (1 - test_frac)`` of the label rows validate), so early stopping never sees a test row.
+    ``first_test_row = len(dates)`` with ``required=("train", "val")``: a fit on all the rows, validation last.
     """
     label_rows = int(first_test_row) - int(window)
     n_val = max(min_samples + int(horizon), int(round(label_rows * config.val_frac / (1.0 - config.test_frac))))
     return split_at_rows(dates, window, horizon, int(first_test_row) - n_val, int(first_test_row),
-                         min_samples=min_samples, how=f"refit with test targets from row {first_test_row}")
+                         min_samples=min_samples, required=required,
+                         how=f"refit with test targets from row {first_test_row}")
 
 
 def walk_forward_folds(n_rows: int, config: RunConfig, window: int | None = None) -> list:

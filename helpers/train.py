@@ -15,7 +15,6 @@ import numpy as np
 import tensorflow as tf
 
 from helpers.config import RunConfig
-from helpers.models import build_stacked_rnn
 from helpers.windows import WindowGenerator
 
 # Above this many bytes of training + validation windows, batches are streamed instead of materialised.
@@ -45,13 +44,14 @@ class TrainResult:
 
     model: keras.Model
     history: dict[str, list[float]]   # per-epoch loss, val_loss, metrics, learning_rate
-    best_epoch: int                   # 1-based epoch whose weights the model holds
+    best_epoch: int                   # 1-based epoch whose weights the model holds (0: the persistence start)
     epochs_run: int
     seconds: float
     seed: int
     cell: str = ""
     units: tuple[int, ...] = field(default_factory=tuple)
     feed: str = "arrays"              # 'arrays' (materialised windows) or 'dataset' (streamed PyDataset)
+    network: Any = None               # the helpers.network.NetworkForecaster it came from
 
     def history_json(self) -> dict[str, Any]:
         """A JSON-ready dict for ``history.json``: the curves and the summary numbers."""
@@ -65,51 +65,24 @@ class TrainResult:
 def train_model(windows: WindowGenerator, config: RunConfig, *, cell: str | None = None,
                 units: Sequence[int] | None = None, verbose: int = 1,
                 memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET) -> TrainResult:
-    """Seed, build, compile and fit on the training windows, validating on the validation windows.
-
-    Early stopping on ``val_loss`` (``config.patience``, best weights restored) and learning-rate halving on
-    plateaus. Windows are materialised as arrays when training + validation windows fit
-    ``memory_budget_bytes`` (plain ``fit`` on arrays is fastest), else streamed with ``windows.as_dataset``.
-    Shuffling is seeded by ``config.seed``, so the same config gives the same weights.
+    """One network (seed ``config.seed``) trained on ``windows``: a one-tower
+    :class:`helpers.network.NetworkForecaster`, so it starts as persistence, stops early on its validation loss
+    (the untrained start counted as epoch 0) and is shrunk toward persistence on the validation rows, exactly
+    as every tower of the run's ensemble. ``cell``/``units`` override the config's (the cell comparison).
+    Shuffling is seeded by ``config.seed``, so the same config gives the same weights. Training windows are
+    materialised when they fit ``memory_budget_bytes``, else streamed from the strided view.
     """
+    from helpers.network import NetworkForecaster
+
     cell = cell or config.cell
     units = tuple(units or config.units)
-    set_seed(config.seed)
-    output = "classification" if windows.target == "direction" else "regression"
-    model = build_stacked_rnn(cell, units, config.dropout, windows.horizon, windows.window, windows.n_features,
-                              output=output)
-    compile_model(model, config.learning_rate, windows.target)
-    shown = 1 if verbose else 0
-    early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience,
-                                          restore_best_weights=True, verbose=shown)
-    plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
-                                                patience=max(1, config.patience // 2), min_lr=1e-6,
-                                                verbose=shown)
-    fit_args: dict[str, Any] = dict(epochs=config.epochs, callbacks=[early, plateau], verbose=verbose)
-
-    window_bytes = windows.window * windows.n_features * 4 + windows.horizon * 4
-    needed = (windows.n_samples("train") + windows.n_samples("val")) * window_bytes
-    started = time.perf_counter()
-    if needed <= memory_budget_bytes:
-        feed = "arrays"
-        history = model.fit(
-            np.ascontiguousarray(windows.inputs("train")), np.ascontiguousarray(windows.labels("train")),
-            batch_size=config.batch_size, shuffle=True,
-            validation_data=(np.ascontiguousarray(windows.inputs("val")),
-                             np.ascontiguousarray(windows.labels("val"))),
-            **fit_args)
-    else:
-        feed = "dataset"
-        history = model.fit(
-            windows.as_dataset("train", config.batch_size, shuffle=True, seed=config.seed),
-            validation_data=windows.as_dataset("val", config.batch_size), shuffle=False, **fit_args)
-    seconds = time.perf_counter() - started
-
-    curves = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    epochs_run = len(curves.get("loss", []))
-    best_epoch = early.best_epoch + 1 if early.best is not None else epochs_run
-    return TrainResult(model=model, history=curves, best_epoch=best_epoch, epochs_run=epochs_run,
-                       seconds=seconds, seed=config.seed, cell=cell, units=units, feed=feed)
+    run_config = config.replace(cell=cell, units=units)
+    network = NetworkForecaster(windows.frame, windows.feature_columns, run_config, seeds=[config.seed])
+    network.fit_windows(windows, verbose=verbose, memory_budget_bytes=memory_budget_bytes)
+    report = network.fit_report
+    return TrainResult(model=network.model, history=report.history, best_epoch=report.best_epoch,
+                       epochs_run=report.epochs_run, seconds=report.seconds, seed=config.seed, cell=cell,
+                       units=units, feed=network.feed_, network=network)
 
 
 def predict(model: keras.Model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:

@@ -207,13 +207,16 @@ class WindowGenerator:
                 rows = order[start: start + batch_size]
                 yield x[rows], y[rows]   # fancy indexing copies once
 
-    def as_dataset(self, split: str, batch_size: int, shuffle: bool = False, seed: int = 0):
+    def as_dataset(self, split: str, batch_size: int, shuffle: bool = False, seed: int = 0, *,
+                   label_repeats: int | None = None):
         """A ``keras.utils.PyDataset`` of ``split`` for data that does not fit in memory as arrays.
 
         Batches are cut from the view on demand; with ``shuffle`` the order is re-drawn from a seeded
-        generator after every epoch, so runs repeat exactly.
+        generator after every epoch, so runs repeat exactly. ``label_repeats``: labels ``(batch, repeats,
+        horizon)``, one row per tower of a seed ensemble.
         """
-        return _window_dataset_class()(self.inputs(split), self.labels(split), batch_size, shuffle, seed)
+        return _window_dataset_class()(self.inputs(split), self.labels(split), batch_size, shuffle, seed,
+                                       label_repeats)
 
     def scaler_params(self) -> dict[str, Any]:
         """Everything needed to window and scale new data the same way, as plain JSON."""
@@ -298,8 +301,9 @@ def _window_dataset_class():
         """Batches ``(x, y)`` cut from a window view; a seeded reshuffle after each epoch when asked."""
 
         def __init__(self, inputs: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool, seed: int,
-                     **kwargs: Any):
+                     label_repeats: int | None = None, **kwargs: Any):
             super().__init__(**kwargs)
+            self.label_repeats = label_repeats
             self.inputs, self.labels = inputs, labels
             self.batch_size = int(batch_size)
             self.shuffle = shuffle
@@ -313,9 +317,13 @@ def _window_dataset_class():
             lo = index * self.batch_size
             if self._order is None:
                 rows = slice(lo, lo + self.batch_size)
-                return np.array(self.inputs[rows]), np.array(self.labels[rows])
-            rows = self._order[lo: lo + self.batch_size]
-            return self.inputs[rows], self.labels[rows]
+                x, y = np.array(self.inputs[rows]), np.array(self.labels[rows])
+            else:
+                rows = self._order[lo: lo + self.batch_size]
+                x, y = self.inputs[rows], self.labels[rows]
+            if self.label_repeats:
+                y = np.repeat(y[:, None, :], self.label_repeats, axis=1)
+            return x, y
 
         def on_epoch_end(self) -> None:
             if self.shuffle:

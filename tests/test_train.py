@@ -14,13 +14,26 @@ from helpers.models import build_stacked_rnn  # noqa: E402
 from helpers.windows import WindowGenerator  # noqa: E402
 from tests.test_windows import FEATURES, features_from_close, gbm_close, tiny_config  # noqa: E402
 
-CONFIG = tiny_config(epochs=2)
+CONFIG = tiny_config(epochs=6, learning_rate=0.003, patience=3)
 K = 6   # test samples whose origins precede the perturbation
+
+
+def ar_close(n: int, phi: float = 0.6, seed: int = 3):
+    """Prices whose daily log returns follow an AR(1) with coefficient ``phi``: a signal the network can learn,
+    so it departs from its persistence start and its forecasts depend on its inputs."""
+    import pandas as pd
+
+    base = gbm_close(n, seed=seed)
+    shocks = np.random.default_rng(seed).normal(0, 0.01, n)
+    r = np.zeros(n)
+    for t in range(1, n):
+        r[t] = phi * r[t - 1] + shocks[t]
+    return pd.Series(100 * np.exp(np.cumsum(r)), index=base.index, name=base.name)
 
 
 @pytest.fixture(scope="module")
 def close():
-    return gbm_close(260, seed=3)
+    return ar_close(600)
 
 
 @pytest.fixture(scope="module")
