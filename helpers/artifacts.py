@@ -149,7 +149,7 @@ def build_manifest(config: RunConfig, windows: WindowGenerator, feature_columns:
             "meta": data_meta,
         },
         "calendar": series_calendar(dates),
-        "seed": config.seed if train_result is None else train_result.seed,
+        "seed": config.seed if train_result is None else int(getattr(train_result, "seed", config.seed)),
         "model": {"cell": config.cell, "units": list(config.units), "dropout": config.dropout},
         "versions": library_versions(),
     }
@@ -167,14 +167,21 @@ def build_manifest(config: RunConfig, windows: WindowGenerator, feature_columns:
         manifest["training"] = summary
         manifest["model"].update(cell=train_result.cell or config.cell,
                                  units=list(train_result.units or config.units))
-    if train_result is not None:
-        if windows.target != "direction":
-            # The validation-residual pool of the predictive bands travels with the model, so predicting on a
-            # new CSV that starts after the validation period still gets honest bands.
-            from helpers.predictive import validation_residuals
-
-            manifest["validation_residuals"] = validation_residuals(network.model, windows).tolist()
+    pool = getattr(network, "validation_residuals_", None)
+    if pool is not None:
+        # The validation-residual pool of the predictive bands travels with the model, so predicting on a
+        # new CSV that starts after the validation period still gets honest bands.
+        manifest["validation_residuals"] = np.asarray(pool, dtype=np.float64).tolist()
     return manifest
+
+
+def weights_fingerprint(model: Any) -> str:
+    """sha256 (hex) of a model's weights in order: the same weights give the same string, whatever the bytes
+    of the ``.keras`` file (which carries a save date) say. The ledger records it as the model's identity."""
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights, dtype="<f4").tobytes())
+    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------- save and load
@@ -198,7 +205,8 @@ def save_artifact(model: Any, manifest: dict[str, Any], model_dir: str | Path) -
 
     atomic_write(model_path, write_model)
     stored = dict(manifest)
-    stored["model_file"] = {"name": MODEL_FILE, "sha256": _file_sha256(model_path)}
+    stored["model_file"] = {"name": MODEL_FILE, "sha256": _file_sha256(model_path),
+                            "weights_sha256": weights_fingerprint(model)}
     atomic_write_json(model_dir / MANIFEST_FILE, stored)
     return model_dir
 

@@ -1,8 +1,11 @@
 """Notebook 06's orchestration: every forecaster on the same test rows, seeds, walk-forward, the verdict.
 
-The network is trained once per seed (``config.seed_list``); its seed ensemble (the mean of the seeds' price
-forecasts) is the ``model`` forecaster. Baselines are fitted on training rows only and predict from the same
-origins, so every number in ``metrics.json`` compares forecasters on identical rows, in price units.
+The network is the run's seed ensemble (:class:`helpers.network.NetworkForecaster`, ``config.seed_list`` towers
+in one model, started at persistence and shrunk toward it on validation rows), trained with 05's tuning
+applied. It is the ``model`` forecaster, and it is saved into ``<run>/model/``: the model every number of the
+report describes is the one 07, ``lstm-lab predict``, the ledger, monitoring and risk load. Baselines are
+fitted on training rows only and predict from the same origins, so every number in ``metrics.json`` compares
+forecasters on identical rows, in price units.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ import pandas as pd
 
 from helpers import baselines, explain, metrics
 from helpers.atomic import atomic_write_csv, atomic_write_json, read_json
-from helpers.backtest import rolling_origin_folds, walk_forward
+from helpers.backtest import walk_forward
 from helpers.config import RunConfig
 from helpers.runfolder import RunPaths
+from helpers.splits import fold_part_split, walk_forward_folds
 from helpers.strategy import strategy_backtest
-from helpers.windows import MIN_SPLIT_SAMPLES, WindowGenerator
+from helpers.windows import WindowGenerator
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +33,12 @@ CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
 
 @dataclass
 class SeedModels:
-    """Per-seed price forecasts on the test rows, ``(samples, horizon)`` each, and their training histories."""
+    """Each tower's own price forecasts on the test rows (before the shrinkage toward persistence),
+    ``(samples, horizon)`` per seed, and its validation losses per epoch (epoch 0: the persistence start)."""
 
     forecasts: dict[int, np.ndarray]
-    histories: dict[int, dict[str, list[float]]]
+    histories: dict[int, list[float]]
     models: dict[int, Any] = field(default_factory=dict)
-
-    @property
-    def ensemble(self) -> np.ndarray:
-        """The seed ensemble: the mean of the seeds' price forecasts."""
-        return np.mean(np.stack(list(self.forecasts.values())), axis=0)
 
 
 @dataclass
@@ -55,6 +55,7 @@ class Evaluation:
     strategies: dict[str, Any] = field(default_factory=dict)
     windows: WindowGenerator | None = None
     importance: pd.DataFrame | None = None
+    network: Any = None
 
     @property
     def verdict(self) -> str:
@@ -81,22 +82,15 @@ def train_end_row(windows: WindowGenerator, frame: pd.DataFrame) -> int:
 
 
 # ---------------------------------------------------------------------- forecasters
-def train_seed_models(windows: WindowGenerator, config: RunConfig, *, verbose: int = 0,
-                      keep_models: bool = False) -> SeedModels:
-    """Train one network per seed with everything else fixed; return their test-row price forecasts."""
-    from helpers.train import predict, train_model
+def train_network(windows: WindowGenerator, frame: pd.DataFrame, config: RunConfig, *, verbose: int = 0):
+    """The run's seed ensemble trained on ``windows`` (training and validation samples only)."""
+    from helpers.network import NetworkForecaster
 
-    forecasts, histories, models = {}, {}, {}
-    x_test = windows.inputs("test")
-    for seed in config.seed_list:
-        result = train_model(windows, config.replace(seed=seed), verbose=verbose)
-        scaled = predict(result.model, x_test)
-        forecasts[seed] = windows.to_price(scaled, "test")
-        histories[seed] = result.history
-        if keep_models:
-            models[seed] = result.model
-        log.info("seed %d: %d epochs (best %d)", seed, result.epochs_run, result.best_epoch)
-    return SeedModels(forecasts=forecasts, histories=histories, models=models)
+    network = NetworkForecaster(frame, windows.feature_columns, config).fit_windows(windows, verbose=verbose)
+    report = network.fit_report
+    log.info("seed ensemble of %d: best epochs %s, shrink %.3f", len(network.seeds), report.best_epochs,
+             report.shrink)
+    return network
 
 
 def baseline_forecasts(frame: pd.DataFrame, origins: np.ndarray, train_end: int, horizon: int,
@@ -225,41 +219,32 @@ def feature_importance(model, windows: WindowGenerator, *, n_repeats: int = 10, 
 
 # ---------------------------------------------------------------------- walk-forward
 def walk_forward_evaluation(frame: pd.DataFrame, feature_columns: list[str], config: RunConfig, *,
-                            include_network: bool = True, span_frac: float = 0.4, verbose: int = 0):
-    """Rolling-origin evaluation of one-step forecasts over ``config.walk_forward_folds`` blocks.
+                            include_network: bool = True, verbose: int = 0):
+    """Rolling-origin evaluation of one-step forecasts over the folds of :func:`helpers.splits.walk_forward_folds`.
 
-    The blocks cover the last ``span_frac`` of the origins. Every part of a fold retrains from scratch on the
-    rows before it, scalers refitted (as Darts does when it retrains), so no fold ever trains on its own test
-    rows. The network uses one seed here to keep the time bounded; baselines are refitted the same way.
-    Origin ``i`` is frame row ``window - 1 + i``: its inputs end there and it forecasts the next row's close.
+    Every part of a fold refits from scratch on the rows before it, scalers refitted (as Darts does when it
+    retrains), with its plan from :func:`helpers.splits.fold_part_split`, so no fold ever trains or stops early
+    on its own test rows. The network is the same forecaster as the run's, with one seed to keep the time
+    bounded; baselines are refitted the same way. Origin ``i`` is frame row ``window - 1 + i``.
     """
-    from helpers.train import predict, train_model
+    from helpers.network import NetworkForecaster
 
     close = frame["close"].to_numpy()
     h, first = config.horizon, config.window - 1
+    folds = walk_forward_folds(len(frame), config)
     n_origins = len(frame) - first - h
-    test_size = max(1, int(n_origins * span_frac) // config.walk_forward_folds)
-    min_train = max(config.window * 3, int(n_origins * 0.3))
-    folds = rolling_origin_folds(n_origins, n_folds=config.walk_forward_folds, test_size=test_size,
-                                 scheme=config.walk_forward_scheme, min_train=min_train,
-                                 train_size=min_train if config.walk_forward_scheme == "sliding" else None,
-                                 retrain_every=config.retrain_every, gap=h - 1, min_part=MIN_SPLIT_SAMPLES)
 
     def fit_predict(fold) -> dict[str, np.ndarray]:
         rows = np.asarray(fold.test) + first           # origin rows of this part
-        known = int(rows[0]) + 1                         # rows known at the part's first origin
-        preds = baseline_forecasts(frame, rows, known, 1, config)
+        preds = baseline_forecasts(frame, rows, int(rows[0]) + 1, 1, config)
         out = {name: p[:, 0] for name, p in preds.items()}
         if include_network:
-            part = frame.iloc[fold.train.start: rows[-1] + h + 1]   # sliding: drop rows before the train window
-            n_known = known - fold.train.start
-            val_row = max(config.window + 1, int(n_known * (1 - config.val_frac)))
-            fold_config = config.replace(val_start=str(part.index[val_row].date()),
-                                         test_start=str(part.index[n_known].date()))
-            windows = WindowGenerator(part, feature_columns, fold_config)
-            result = train_model(windows, fold_config, verbose=verbose)
-            price = windows.to_price(predict(result.model, windows.inputs("test")), "test")[:, 0]
-            out["model"] = price[: len(rows)]
+            part_rows, plan = fold_part_split(frame.index, config, fold)
+            part = frame.iloc[part_rows]
+            windows = WindowGenerator(part, feature_columns, config, plan=plan)
+            network = NetworkForecaster(part, feature_columns, config, seeds=[config.seed])
+            network.fit_windows(windows, verbose=verbose)
+            out["model"] = network.predict_at(part, rows - part_rows.start)[:, 0]
         return out
 
     actual = close[first + 1: first + 1 + n_origins]
@@ -275,17 +260,25 @@ def _keys_written_by_others(paths: RunPaths) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------- the whole evaluation
-def evaluate_run(paths: RunPaths, config: RunConfig, *, verbose: int = 0, walk_forward_network: bool = True,
+def evaluate_run(paths: RunPaths, config: RunConfig, *, replaced: dict[str, Any] | None = None,
+                 tuned: bool | None = None, verbose: int = 0, walk_forward_network: bool = True,
                  write: bool = True) -> Evaluation:
-    """Train the seeds, forecast the test rows with every forecaster, score, backtest, and write the contract files."""
+    """Train the run's seed ensemble, forecast the test rows with it and every baseline, score, backtest, and
+    write the contract files and the run's model (``model/``, with the tuning it used: ``replaced`` is
+    :func:`helpers.tune.apply_best`'s record of what the search changed)."""
+    from helpers.artifacts import build_manifest
+    from helpers.tune import tuning_record
+
     frame, columns = load_features(paths)
     windows = WindowGenerator(frame, columns, config)
     origins = test_origins(windows, frame)
     train_end = train_end_row(windows, frame)
     h = config.horizon
 
-    seeds = train_seed_models(windows, config, verbose=verbose, keep_models=True)
-    by_step = {"model": seeds.ensemble}
+    network = train_network(windows, frame, config, verbose=verbose)
+    report = network.fit_report
+    seeds = SeedModels(forecasts=network.predict_by_seed(frame, origins), histories=report.tower_val_loss)
+    by_step = {"model": network.predict_at(frame, origins)}
     by_step.update(baseline_forecasts(frame, origins, train_end, h, config))
     actual = windows.actual_price("test")
     previous = windows.last_close("test")
@@ -299,6 +292,12 @@ def evaluate_run(paths: RunPaths, config: RunConfig, *, verbose: int = 0, walk_f
     by_seed, spread = seed_metrics(seeds, actual[:, 0], one_step["persistence"], previous)
     out["by_seed"] = by_seed
     out["seed_spread"] = spread
+    tuning = {**tuning_record(config, replaced or {}), "searched": bool(tuned if tuned is not None
+                                                                        else paths.best.exists())}
+    out["model"] = {"artifact": "model/", "seeds": list(network.seeds), "shrink": report.shrink,
+                    "best_epochs": {str(k): v for k, v in report.best_epochs.items()},
+                    "val_loss": report.val_loss, "cell": config.cell, "units": list(config.units),
+                    "window": config.window, "tuning": tuning}
 
     lag = metrics.lag_diagnostic(pd.Series(actual[:, 0], index=dates), pd.Series(one_step["model"], index=dates))
     out["lag_diagnostic"] = lag
@@ -311,11 +310,10 @@ def evaluate_run(paths: RunPaths, config: RunConfig, *, verbose: int = 0, walk_f
                                              cost_bps=config.cost_bps)
     out["strategy"] = {mode: s.to_dict() for mode, s in strategies.items()}
 
-    importance = feature_importance(seeds.models[config.seed], windows, n_repeats=3 if config.mode == "quick" else 10,
+    importance = feature_importance(network.model, windows, n_repeats=3 if config.mode == "quick" else 10,
                                     seed=config.seed)
     out["importance"] = {"features": importance.to_dict(orient="records"),
                          "summary": explain.describe_importance(importance)}
-    seeds.models.clear()  # the notebook keeps forecasts, not networks
 
     wf = None
     if config.walk_forward_folds > 0:
@@ -336,8 +334,11 @@ def evaluate_run(paths: RunPaths, config: RunConfig, *, verbose: int = 0, walk_f
                                                            ("date", "actual", "model", "persistence")]
     predictions = predictions[ordered]
     if write:
+        data_meta = (read_json(paths.data_report).get("meta") if paths.data_report.exists() else None)
+        network.save(paths.model_dir, build_manifest(config, windows, columns, network, data_meta, tuning=tuning))
+        out["model"]["sha256"] = network.manifest["model_file"]["sha256"]
         atomic_write_csv(paths.predictions, predictions, index=False)
         atomic_write_json(paths.metrics, {**_keys_written_by_others(paths), **out})
     return Evaluation(config=config, predictions=predictions, forecasts_by_step=by_step, actual_by_step=actual,
                       seeds=seeds, metrics=out, walk_forward=wf, strategies=strategies, windows=windows,
-                      importance=importance)
+                      importance=importance, network=network)

@@ -41,11 +41,12 @@ from helpers.artifacts import (
     check_compatible,
     check_no_date_gaps,
     load_artifact,
+    weights_fingerprint,
 )
 from helpers.atomic import atomic_write_csv
 from helpers.calendar import future_dates, infer_calendar
 from helpers.config import RunConfig
-from helpers.features import GROUP_NEEDS, VOLUME_Z_LENGTH, build_features
+from helpers.features import GROUP_NEEDS, VOLUME_Z_LENGTH, reference_features
 from helpers.predictive import (  # noqa: F401  (MC dropout lives there; re-exported for callers of this module)
     KINDS,
     MC_CHUNK_ROWS,
@@ -61,10 +62,11 @@ from helpers.predictive import (  # noqa: F401  (MC dropout lives there; re-expo
     validation_residuals,
 )
 from helpers.runfolder import RunPaths
-from helpers.windows import FeatureScaler, WindowGenerator
+from helpers.preprocess import Preprocessor, missing_feature_message
+from helpers.windows import WindowGenerator
 
 __all__ = [
-    "ForecastSpec", "recursive_forecast", "recursive_paths", "recursive_forecasts_at", "direct_forecast",
+    "recursive_forecast", "recursive_paths", "recursive_forecasts_at", "direct_forecast",
     "direct_samples", "mc_dropout_samples", "mc_price_samples", "band_name", "quantile_bands",
     "forecast_frame", "forecast_ahead", "write_forecast", "band_coverage", "coverage_sentence", "coverage_by_band",
     "error_by_horizon", "horizon_origins", "actual_paths", "predict_from_artifact", "weights_fingerprint",
@@ -83,96 +85,10 @@ SENTIMENT_COLUMNS = ("sentiment_mean", "sentiment_count")
 
 
 # ---------------------------------------------------------------------- what a model needs around it
-@dataclass(frozen=True, eq=False)
-class ForecastSpec:
-    """Everything besides the weights that turns prices into a model input and a model output into prices.
-
-    Built from a saved artifact's manifest (:meth:`from_manifest`) or from the fitted WindowGenerator a model
-    was just trained on (:meth:`from_windows`). ``config`` rebuilds the features; ``input_columns`` in this
-    order are scaled by ``feature_scaler`` (fitted on training rows only); outputs ``(..., horizon)`` are
-    unscaled by ``target_scaler`` and turned into prices by the target's formula.
-    """
-
-    config: RunConfig
-    feature_columns: tuple[str, ...]
-    input_columns: tuple[str, ...]
-    window: int
-    horizon: int
-    target: str
-    feature_scaler: FeatureScaler
-    target_scaler: FeatureScaler | None
-    mean_abs_log_return: np.ndarray
-    calendar: str
-
-    @classmethod
-    def from_scaler_params(cls, config: RunConfig, params: dict[str, Any], calendar: str) -> "ForecastSpec":
-        """From :meth:`WindowGenerator.scaler_params` output (also stored as the manifest's ``scaler``)."""
-        target_params = params.get("target_scaler")
-        return cls(
-            config=config,
-            feature_columns=tuple(params["feature_columns"]),
-            input_columns=tuple(params["input_columns"]),
-            window=int(params["window"]),
-            horizon=int(params["horizon"]),
-            target=str(params["target"]),
-            feature_scaler=FeatureScaler.from_dict(params["feature_scaler"]),
-            target_scaler=None if target_params is None else FeatureScaler.from_dict(target_params),
-            mean_abs_log_return=np.asarray(params.get("mean_abs_train_log_return", [np.nan] * int(params["horizon"])),
-                                           dtype=np.float64),
-            calendar=calendar,
-        )
-
-    @classmethod
-    def from_manifest(cls, manifest: dict[str, Any]) -> "ForecastSpec":
-        """From a saved model's ``manifest.json`` (:func:`helpers.artifacts.load_artifact`)."""
-        config = RunConfig.from_dict(manifest["config"])
-        calendar = (manifest.get("calendar") or {}).get("kind", "business")
-        return cls.from_scaler_params(config, manifest["scaler"], calendar)
-
-    @classmethod
-    def from_windows(cls, windows: WindowGenerator, config: RunConfig | None = None) -> "ForecastSpec":
-        """From the fitted generator a model was trained on (its scalers, window, horizon, target)."""
-        config = config or windows.config
-        if config is None:
-            raise ValueError("this generator applies stored scalers and has no config: pass config=")
-        if config.horizon != windows.horizon or config.window != windows.window:
-            config = config.replace(horizon=windows.horizon, window=windows.window)
-        return cls.from_scaler_params(config, windows.scaler_params(), infer_calendar(windows.dates))
-
-    # ------------------------------------------------------------------ inputs
-    def features(self, prices: pd.DataFrame, headlines: pd.DataFrame | None = None) -> pd.DataFrame:
-        """The feature frame of ``prices`` (warm-up dropped) with this model's columns, or MissingFeatureError."""
-        feature_set = build_features(prices, self.config, headlines)
-        missing = [c for c in self.input_columns if c not in feature_set.frame.columns]
-        if missing:
-            raise MissingFeatureError(_missing_feature_message(missing, feature_set.switched_off))
-        return feature_set.frame
-
-    def last_window(self, feature_frame: pd.DataFrame) -> np.ndarray:
-        """The scaled input window ending at the frame's last row, ``(window, features)`` float32."""
-        if len(feature_frame) < self.window:
-            raise TooFewRowsError(f"the feature frame has {len(feature_frame)} rows after the indicators' warm-up; "
-                                  f"the model reads windows of {self.window} rows")
-        raw = feature_frame[list(self.input_columns)].to_numpy(dtype=np.float64)[-self.window:]
-        if not np.all(np.isfinite(raw)):
-            row, col = np.argwhere(~np.isfinite(raw))[0]
-            raise ValueError(f"feature {self.input_columns[col]!r} is NaN or infinite on "
-                             f"{feature_frame.index[-self.window + row].date()}: clean the prices first")
-        return self.feature_scaler.transform(raw).astype(np.float32)
-
-    # ------------------------------------------------------------------ outputs
-    def to_price(self, outputs: np.ndarray, last_close: np.ndarray | float) -> np.ndarray:
-        """Model outputs ``(..., horizon)`` -> prices, same shape. ``last_close`` ``C[t]`` broadcasts against
-        ``outputs[..., 0]``. log_return: C[t]*exp(r); price: the unscaled value; direction: C[t]*exp((2p-1)*m_k)."""
-        out = np.asarray(outputs, dtype=np.float64)
-        if out.shape[-1] != self.horizon:
-            raise ValueError(f"model outputs must have {self.horizon} columns (one per step), got shape {out.shape}")
-        c = np.asarray(last_close, dtype=np.float64)[..., None]
-        if self.target == "log_return":
-            return c * np.exp(self.target_scaler.inverse_transform(out))
-        if self.target == "price":
-            return self.target_scaler.inverse_transform(out)
-        return c * np.exp((2.0 * out - 1.0) * self.mean_abs_log_return)
+# A model's preprocessing (features, scaling, windows, the way back to prices) is its Preprocessor
+# (helpers.preprocess): built from the generator it was trained on (windows.preprocessor) or from a saved
+# model's manifest (Preprocessor.from_manifest). Every function below takes the Keras model and that object
+# (``network.model, network.preprocessor`` for a helpers.network.NetworkForecaster).
 
 
 # ---------------------------------------------------------------------- the synthetic future bar
@@ -205,11 +121,11 @@ def mc_price_samples(model: Any, windows: WindowGenerator, split: str, n_samples
 
 
 # ---------------------------------------------------------------------- recursive
-def _history_rows(spec: ForecastSpec, history_rows: int | None) -> int:
+def _history_rows(spec: Preprocessor, history_rows: int | None) -> int:
     return int(history_rows) if history_rows else spec.window + HISTORY_BURN_IN
 
 
-def _features_with_future(spec: ForecastSpec, tail: pd.DataFrame, synthetic_rows: int,
+def _features_with_future(spec: Preprocessor, tail: pd.DataFrame, synthetic_rows: int,
                           headlines: pd.DataFrame | None) -> pd.DataFrame:
     frame = spec.features(tail, headlines)
     if synthetic_rows and any(c in frame.columns for c in SENTIMENT_COLUMNS):
@@ -220,7 +136,7 @@ def _features_with_future(spec: ForecastSpec, tail: pd.DataFrame, synthetic_rows
     return frame
 
 
-def _stacked_windows(spec: ForecastSpec, tails: Sequence[pd.DataFrame]) -> np.ndarray:
+def _stacked_windows(spec: Preprocessor, tails: Sequence[pd.DataFrame]) -> np.ndarray:
     """The last input window of each tail, ``(tails, window, features)``, from ONE feature rebuild.
 
     The tails are laid end to end, each shifted by a whole number of weeks so the dates stay sorted and every
@@ -245,18 +161,14 @@ def _stacked_windows(spec: ForecastSpec, tails: Sequence[pd.DataFrame]) -> np.nd
     if ends[0] - spec.window + 1 < 0:
         raise TooFewRowsError(f"a history of {len(tails[0])} rows leaves fewer than one window of {spec.window} "
                               f"rows after the indicators' warm-up of {len(stacked) - len(frame)} rows")
-    values = frame[list(spec.input_columns)].to_numpy(dtype=np.float64)
-    windows = np.stack([values[end - spec.window + 1: end + 1] for end in ends])
-    if not np.all(np.isfinite(windows)):
-        raise ValueError("a recomputed feature is NaN or infinite in a forecast window: clean the prices first")
-    return spec.feature_scaler.transform(windows).astype(np.float32)
+    return spec.windows_at(frame, ends)
 
 
 # Tails per stacked feature rebuild: keeps the shifted dates far from pandas' year-2262 limit.
 STACK_TAILS = 40
 
 
-def _windows_of(spec: ForecastSpec, tails: Sequence[pd.DataFrame], synthetic_rows: int,
+def _windows_of(spec: Preprocessor, tails: Sequence[pd.DataFrame], synthetic_rows: int,
                 headlines: pd.DataFrame | None) -> np.ndarray:
     """The last scaled input window of each tail, ``(tails, window, features)``."""
     if headlines is not None or len(tails) == 1:
@@ -267,7 +179,7 @@ def _windows_of(spec: ForecastSpec, tails: Sequence[pd.DataFrame], synthetic_row
                            for i in range(0, len(tails), STACK_TAILS)])
 
 
-def _recursive_engine(model: Any, spec: ForecastSpec, histories: Sequence[pd.DataFrame], steps: int, *,
+def _recursive_engine(model: Any, spec: Preprocessor, histories: Sequence[pd.DataFrame], steps: int, *,
                       training: bool, headlines: pd.DataFrame | None, history_rows: int | None,
                       log_noise: np.ndarray | None = None) -> np.ndarray:
     """Feed each history's one-step forecast back ``steps`` times; ``(paths, steps)`` prices.
@@ -301,7 +213,7 @@ def _recursive_engine(model: Any, spec: ForecastSpec, histories: Sequence[pd.Dat
     return out
 
 
-def recursive_forecast(model: Any, spec: ForecastSpec, prices: pd.DataFrame, steps: int, *,
+def recursive_forecast(model: Any, spec: Preprocessor, prices: pd.DataFrame, steps: int, *,
                        headlines: pd.DataFrame | None = None, history_rows: int | None = None) -> pd.Series:
     """The one-step model fed back ``steps`` times from the last row of ``prices``; dropout off.
 
@@ -315,7 +227,7 @@ def recursive_forecast(model: Any, spec: ForecastSpec, prices: pd.DataFrame, ste
     return pd.Series(path, index=dates, name="forecast")
 
 
-def recursive_paths(model: Any, spec: ForecastSpec, prices: pd.DataFrame, steps: int, n_samples: int, *,
+def recursive_paths(model: Any, spec: Preprocessor, prices: pd.DataFrame, steps: int, n_samples: int, *,
                     seed: int | None = None, residuals: np.ndarray | None = None,
                     headlines: pd.DataFrame | None = None, history_rows: int | None = None) -> np.ndarray:
     """``n_samples`` Monte Carlo dropout paths, each fed back on itself: ``(n_samples, steps)`` prices.
@@ -335,7 +247,7 @@ def recursive_paths(model: Any, spec: ForecastSpec, prices: pd.DataFrame, steps:
                              history_rows=history_rows, log_noise=noise)
 
 
-def recursive_forecasts_at(model: Any, spec: ForecastSpec, prices: pd.DataFrame,
+def recursive_forecasts_at(model: Any, spec: Preprocessor, prices: pd.DataFrame,
                            origin_dates: Iterable[pd.Timestamp], steps: int, *,
                            headlines: pd.DataFrame | None = None, history_rows: int | None = None) -> np.ndarray:
     """Recursive point forecasts from each origin date, seeing only rows up to it: ``(origins, steps)``."""
@@ -353,7 +265,7 @@ def recursive_forecasts_at(model: Any, spec: ForecastSpec, prices: pd.DataFrame,
 
 
 # ---------------------------------------------------------------------- direct
-def direct_forecast(model: Any, spec: ForecastSpec, prices: pd.DataFrame, *,
+def direct_forecast(model: Any, spec: Preprocessor, prices: pd.DataFrame, *,
                     headlines: pd.DataFrame | None = None) -> pd.Series:
     """A direct model's ``horizon`` step forecasts from the last window of ``prices``; dropout off."""
     frame = spec.features(prices, headlines)
@@ -362,7 +274,7 @@ def direct_forecast(model: Any, spec: ForecastSpec, prices: pd.DataFrame, *,
     return pd.Series(path, index=future_dates(prices.index[-1], spec.horizon, spec.calendar), name="forecast")
 
 
-def direct_samples(model: Any, spec: ForecastSpec, prices: pd.DataFrame, n_samples: int, *,
+def direct_samples(model: Any, spec: Preprocessor, prices: pd.DataFrame, n_samples: int, *,
                    seed: int | None = None, residuals: np.ndarray | None = None,
                    headlines: pd.DataFrame | None = None) -> np.ndarray:
     """Samples of a direct model's forecast, ``(n, horizon)`` prices: the ``n_samples`` Monte Carlo dropout
@@ -433,7 +345,7 @@ def _band_residuals(kind: str, residuals: np.ndarray | None, horizon: int) -> np
     return check_residuals(residuals, horizon)
 
 
-def forecast_ahead(model: Any, spec: ForecastSpec, prices: pd.DataFrame, *, steps: int | None = None,
+def forecast_ahead(model: Any, spec: Preprocessor, prices: pd.DataFrame, *, steps: int | None = None,
                    n_samples: int | None = None, levels: Sequence[float] | None = None, method: str | None = None,
                    seed: int | None = None, kind: str = "predictive", residuals: np.ndarray | None = None,
                    headlines: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -470,7 +382,7 @@ def forecast_ahead(model: Any, spec: ForecastSpec, prices: pd.DataFrame, *, step
     return forecast_frame(point, samples, levels, method)
 
 
-def forecasts_as_of(model: Any, spec: ForecastSpec, features: pd.DataFrame, as_of_dates: Iterable[pd.Timestamp],
+def forecasts_as_of(model: Any, spec: Preprocessor, features: pd.DataFrame, as_of_dates: Iterable[pd.Timestamp],
                     *, n_samples: int = 0, levels: Sequence[float] = (), seed: int | None = None,
                     method: str | None = None, kind: str = "predictive",
                     residuals: np.ndarray | None = None) -> pd.DataFrame:
@@ -491,8 +403,7 @@ def forecasts_as_of(model: Any, spec: ForecastSpec, features: pd.DataFrame, as_o
         raise ValueError(f"as-of date {as_of[at < 0][0].date()} is not a row of the feature frame")
     if np.any(at < spec.window - 1):
         raise TooFewRowsError(f"an as-of date leaves fewer than one window of {spec.window} feature rows before it")
-    scaled = spec.feature_scaler.transform(features[list(spec.input_columns)].to_numpy(dtype=np.float64))
-    x = np.stack([scaled[t - spec.window + 1: t + 1] for t in at]).astype(np.float32)
+    x = spec.windows_at(features, at)
     last_close = features["close"].to_numpy(dtype=np.float64)[at]
     point = spec.to_price(model_outputs(model, x, False), last_close)
     bands = {}
@@ -625,35 +536,14 @@ def error_by_horizon(actual: np.ndarray, forecasts: dict[str, np.ndarray],
 
 
 # ---------------------------------------------------------------------- predicting on new data
-def _missing_feature_message(missing: Sequence[str], switched_off: dict[str, str]) -> str:
-    reasons = "; ".join(f"{g}: {why}" for g, why in switched_off.items())
-    text = f"the model reads feature(s) {list(missing)} that cannot be computed from this data"
-    if reasons:
-        text += f" ({reasons})"
-    return text + ". Give prices with the columns the model was trained on (open, high, low, close, volume)"
-
-
-def _needed_price_columns(spec: ForecastSpec) -> dict[str, tuple[str, ...]]:
+def _needed_price_columns(spec: Preprocessor) -> dict[str, tuple[str, ...]]:
     """Price columns each OHLCV feature group of this model needs, for the groups the model reads."""
-    reference = _reference_features(spec.config, ("open", "high", "low", "close", "volume"))
+    reference = reference_features(spec.config)
     needed = {}
     for group, needs in GROUP_NEEDS.items():
         if any(c in spec.input_columns for c in reference.groups.get(group, [])):
             needed[group] = needs
     return needed
-
-
-def _reference_features(config: RunConfig, columns: Sequence[str]):
-    """Features of a synthetic random walk with ``columns``: which columns each group makes, its warm-up."""
-    n = 600 + max((*config.sma_lengths, *config.ema_lengths, 60))
-    rng = np.random.default_rng(0)
-    close = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
-    data = {"open": close * 1.001, "high": close * 1.01, "low": close * 0.99, "close": close,
-            "volume": rng.uniform(1e6, 2e6, n)}
-    dates = pd.bdate_range("2000-01-03", periods=n, name="date")
-    frame = pd.DataFrame({c: data[c] for c in columns if c in data}, index=dates)
-    features = [g for g in config.features if g != "sentiment"] or ["log_return"]
-    return build_features(frame, config.replace(features=features))
 
 
 def run_headlines(config: RunConfig) -> pd.DataFrame | None:
@@ -678,7 +568,7 @@ def read_new_prices(source: str | Path | pd.DataFrame, config: RunConfig) -> tup
     return cleaned, label
 
 
-def check_new_prices(spec: ForecastSpec, manifest: dict[str, Any], prices: pd.DataFrame, label: str, *,
+def check_new_prices(spec: Preprocessor, manifest: dict[str, Any], prices: pd.DataFrame, label: str, *,
                      target: str | None = None, window: int | None = None) -> None:
     """Refuse prices the model cannot read, each with its own error class from :mod:`helpers.artifacts`:
     TargetMismatchError / WindowMismatchError (what was asked differs), DateGapError (a hole in the dates),
@@ -696,14 +586,14 @@ def check_new_prices(spec: ForecastSpec, manifest: dict[str, Any], prices: pd.Da
             raise MissingFeatureError(
                 f"{label} lacks price column(s) {absent}, which the model's {group!r} features need; it has "
                 f"{[str(c) for c in prices.columns]}. Give a CSV with open, high, low, close, volume")
-    warmup = _reference_features(spec.config, list(prices.columns)).warmup_rows
+    warmup = reference_features(spec.config, list(prices.columns)).warmup_rows
     needed = warmup + spec.window
     if len(prices) < needed:
         raise TooFewRowsError(f"{label} has {len(prices)} rows after cleaning; the model needs at least {needed}: "
                               f"{warmup} rows of indicator warm-up plus one window of {spec.window} rows")
 
 
-def residuals_from_prices(model: Any, spec: ForecastSpec, manifest: dict[str, Any],
+def residuals_from_prices(model: Any, spec: Preprocessor, manifest: dict[str, Any],
                           features: pd.DataFrame) -> np.ndarray:
     """A saved model's validation residuals ``(rows, horizon)`` for predictive bands on new data.
 
@@ -725,8 +615,7 @@ def residuals_from_prices(model: Any, spec: ForecastSpec, manifest: dict[str, An
         raise ValueError(f"the new prices cover {len(rows)} of the model's validation days ({first.date()} .. "
                          f"{last.date()}); predictive bands need at least {MIN_RESIDUALS} of them to measure "
                          "its errors: give prices that include that period, or pass kind='dropout'")
-    scaled = spec.feature_scaler.transform(features[list(spec.input_columns)].to_numpy(dtype=np.float64))
-    x = np.stack([scaled[t - spec.window + 1: t + 1] for t in rows]).astype(np.float32)
+    x = spec.windows_at(features, rows)
     close = features["close"].to_numpy(dtype=np.float64)
     point = spec.to_price(model_outputs(model, x, False), close[rows])
     actual = np.stack([close[rows + k] for k in range(1, spec.horizon + 1)], axis=1)
@@ -750,7 +639,7 @@ def predict_from_artifact(model_dir: str | Path, prices: str | Path | pd.DataFra
     """
     model_dir = Path(model_dir)
     model, manifest = load_artifact(model_dir)
-    spec = ForecastSpec.from_manifest(manifest)
+    spec = Preprocessor.from_manifest(manifest)
     cleaned, label = read_new_prices(prices, spec.config)
     headlines = run_headlines(spec.config) if headlines is None else headlines
     if "sentiment" in spec.config.features and any(c in spec.input_columns for c in SENTIMENT_COLUMNS) \
@@ -768,12 +657,3 @@ def predict_from_artifact(model_dir: str | Path, prices: str | Path | pd.DataFra
     out = Path(out_path) if out_path is not None else RunPaths(model_dir.parent).forecast
     write_forecast(forecast, out)
     return forecast
-
-
-def weights_fingerprint(model: Any) -> str:
-    """sha256 (hex) of a model's weights: identifies a model that was not saved as an artifact."""
-    digest = hashlib.sha256()
-    for weights in model.get_weights():
-        digest.update(np.ascontiguousarray(weights, dtype="<f4").tobytes())
-    return digest.hexdigest()
-

@@ -97,6 +97,15 @@ def build_stacked_rnn(cell: str, units: Sequence[int], dropout: float, horizon: 
     return keras.Model(inputs, outputs, name=name or f"stacked_{cell}_{'x'.join(map(str, units))}")
 
 
+def start_head_at(model: keras.Model, start: Sequence[float] | np.ndarray, output: str = "regression",
+                  head: str = "head") -> None:
+    """Set a built model's head (layer ``head``) to zero weights and the bias that emits ``start``: the network
+    then forecasts "no change" until training moves it (for models built before ``start`` was known)."""
+    layer = model.get_layer(head)
+    kernel, _ = layer.get_weights()
+    layer.set_weights([np.zeros_like(kernel), head_bias(start, output).astype(kernel.dtype).reshape(-1)])
+
+
 def tower_prefix(seed: int) -> str:
     """The name prefix of the tower of ``seed`` in a seed ensemble: ``'seed42_'``."""
     return f"seed{int(seed)}_"

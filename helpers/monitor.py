@@ -205,9 +205,10 @@ class RetrainResult:
 
 
 def _default_trainer(windows: Any, config: RunConfig) -> Any:
-    from helpers.train import train_model
+    """The run's own forecaster retrained: the same seed ensemble, started at persistence, on the new split."""
+    from helpers.network import NetworkForecaster
 
-    return train_model(windows, config, verbose=0)
+    return NetworkForecaster(windows.frame, windows.feature_columns, config).fit_windows(windows)
 
 
 def retrain_if_needed(run_dir: str | Path, prices: str | Path | pd.DataFrame, *, force: bool = False,
@@ -224,15 +225,18 @@ def retrain_if_needed(run_dir: str | Path, prices: str | Path | pd.DataFrame, *,
     the current model's. Nothing is deleted. ``trainer(windows, config) -> TrainResult`` replaces training
     (tests inject a deliberately bad model).
     """
-    from helpers.artifacts import build_manifest, load_artifact, save_artifact
-    from helpers.forecast import ForecastSpec, read_new_prices, run_headlines
+    from helpers.artifacts import build_manifest
+    from helpers.forecast import read_new_prices, run_headlines
+    from helpers.network import NetworkForecaster
+    from helpers.splits import refit_split
+    from helpers.windows import WindowGenerator
 
     paths = RunPaths(Path(run_dir))
     RunConfig.load(paths.config)  # refuses a folder that is not a run, with the message saying so
     old_dir = current_model_dir(paths.root)
-    old_model, old_manifest = load_artifact(old_dir)
-    old_spec = ForecastSpec.from_manifest(old_manifest)
-    cleaned, _ = read_new_prices(prices, old_spec.config)
+    old = NetworkForecaster.load(old_dir)
+    old_manifest, old_pre = old.manifest, old.preprocessor
+    cleaned, _ = read_new_prices(prices, old_pre.config)
 
     monitor = _monitor_run(paths, old_manifest, cleaned, holdout, window)
     reasons = list(monitor.reasons)
@@ -242,73 +246,48 @@ def retrain_if_needed(run_dir: str | Path, prices: str | Path | pd.DataFrame, *,
         return RetrainResult(retrained=False, promoted=False, old_dir=old_dir, monitor=monitor,
                              reasons=["no retrain signal. " + monitor.summary()])
 
-    frame = old_spec.features(cleaned, run_headlines(old_spec.config))
-    columns = list(old_spec.feature_columns)
-    candidate_config = _moved_forward(old_spec.config, frame.index, holdout)
-    first_holdout = pd.Timestamp(candidate_config.test_start)
+    frame = old_pre.features(cleaned, run_headlines(old_pre.config))
+    columns = list(old_pre.feature_columns)
+    config = old_pre.config
+    n = len(frame)
+    if holdout < 10 or holdout >= n // 3:
+        raise ValueError(f"holdout={holdout} rows does not fit {n} feature rows: use 10 to {n // 3 - 1}")
+    plan = refit_split(frame.index, config, old_pre.window, old_pre.horizon, n - int(holdout))
+    first_holdout = frame.index[n - int(holdout)]
     protected = pd.Timestamp(old_manifest["split"]["test_start"])
     if first_holdout < protected:
         raise ValueError(f"the held-out rows start {first_holdout.date()}, before the current model's test period "
                          f"({protected.date()}), so it may have been tuned on them: give prices that extend at "
                          f"least {holdout} rows past {protected.date()}, or a smaller holdout")
 
-    from helpers.windows import WindowGenerator
-
-    windows = WindowGenerator(frame, columns, candidate_config)
-    result = (trainer or _default_trainer)(windows, candidate_config)
-    scores = _holdout_scores(old_model, old_spec, result.model, windows)
+    windows = WindowGenerator(frame, columns, config, window=old_pre.window, horizon=old_pre.horizon, plan=plan)
+    new = NetworkForecaster.of((trainer or _default_trainer)(windows, config), windows)
+    scores = _holdout_scores(old.over(frame), new.over(frame), windows)
     promoted = scores["new_rmse"] < (1.0 - min_improvement) * scores["old_rmse"]
     scores["promoted"] = bool(promoted)
 
     last_train = windows.dates[windows.plan.val.stop - 1 + windows.horizon]
     new_dir = unique_run_dir(paths.root, f"model-{last_train.date().isoformat()}")
-    manifest = build_manifest(candidate_config, windows, columns, result,
-                              data_meta={"retrained_from": old_dir.name, "rows": len(cleaned)})
+    manifest = build_manifest(config, windows, columns, new,
+                              data_meta={"retrained_from": old_dir.name, "rows": len(cleaned)},
+                              tuning=old_manifest.get("tuning"))
     manifest["retrain"] = {"parent": old_dir.name, "reasons": reasons, "holdout": scores,
                            "parent_model_sha256": (old_manifest.get("model_file") or {}).get("sha256")}
-    save_artifact(result.model, manifest, new_dir)
+    new.save(new_dir, manifest)
     if promoted:
         _promote(paths.root, new_dir, old_dir, scores)
     return RetrainResult(retrained=True, promoted=bool(promoted), reasons=reasons, old_dir=old_dir,
                          new_dir=new_dir, scores=scores, monitor=monitor)
 
 
-def _moved_forward(config: RunConfig, dates: pd.DatetimeIndex, holdout: int) -> RunConfig:
-    """The run's config with its split moved to the end of ``dates``: test = the last ``holdout`` rows,
-    validation = the rows before them in the run's validation : training proportion."""
-    n = len(dates)
-    if holdout < 10 or holdout >= n // 3:
-        raise ValueError(f"holdout={holdout} rows does not fit {n} feature rows: use 10 to {n // 3 - 1}")
-    first_test = n - int(holdout)
-    label_rows = first_test - config.window
-    n_val = max(10 + config.horizon, int(round(label_rows * config.val_frac / (1.0 - config.test_frac))))
-    first_val = first_test - n_val
-    return config.replace(val_start=dates[first_val].date().isoformat(),
-                          test_start=dates[first_test].date().isoformat())
-
-
-def _holdout_scores(old_model: Any, old_spec: Any, new_model: Any, windows: Any) -> dict[str, Any]:
-    """RMSE of the current and the candidate model on the candidate's test rows (the holdout), every step of
-    the candidate's horizon that has an actual, with persistence beside them."""
-    from helpers.forecast import model_outputs
-    from helpers.windows import WindowGenerator
-
-    origins = windows.origins("test")
+def _holdout_scores(old: Any, new: Any, windows: Any) -> dict[str, Any]:
+    """RMSE of the current and the candidate forecaster on the candidate's test rows (the holdout), every step
+    of the candidate's horizon that has an actual, with persistence beside them. Each reads the frame through
+    its own preprocessor."""
+    origins = np.arange(windows.origins("test").start, windows.origins("test").stop)
     actual = windows.actual_price("test")
     last_close = windows.last_close("test")
-    new_price = windows.to_price(model_outputs(new_model, windows.inputs("test"), False), "test")
-    old_windows = WindowGenerator.from_fitted(windows.frame, list(old_spec.feature_columns),
-                                              {"target": old_spec.target, "window": old_spec.window,
-                                               "horizon": old_spec.horizon,
-                                               "input_columns": list(old_spec.input_columns),
-                                               "feature_scaler": old_spec.feature_scaler.to_dict(),
-                                               "target_scaler": None if old_spec.target_scaler is None
-                                               else old_spec.target_scaler.to_dict(),
-                                               "mean_abs_train_log_return": list(old_spec.mean_abs_log_return)},
-                                              old_spec.target, old_spec.window, old_spec.horizon)
-    rows = np.arange(origins.start, origins.stop) - (old_spec.window - 1)
-    x_old = old_windows.inputs_all()[rows]
-    old_price = old_spec.to_price(model_outputs(old_model, x_old, False), last_close)
+    new_price, old_price = new.predict_at(windows.frame, origins), old.predict_at(windows.frame, origins)
     steps = min(actual.shape[1], old_price.shape[1], new_price.shape[1])
     a = actual[:, :steps]
     known = np.isfinite(a)

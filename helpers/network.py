@@ -177,6 +177,7 @@ class NetworkForecaster:
         self.seeds = [int(s) for s in (seeds if seeds is not None else config.seed_list)]
         self.model: Any = None
         self.preprocessor: Preprocessor | None = None
+        self.validation_residuals_: np.ndarray | None = None
         self.fit_report: EnsembleFit | None = None
         self.manifest: dict[str, Any] | None = None
 
@@ -227,6 +228,7 @@ class NetworkForecaster:
             val_loss["persistence"] = loss(np.broadcast_to(start, mean.shape))
         self.model = deployment_model(towers, self.seeds, shrink, start, windows.target)
         self.preprocessor = pre
+        self.validation_residuals_ = self._validation_residuals(windows)
         curves = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         self.fit_report = EnsembleFit(seeds=list(self.seeds), history=curves, tower_val_loss=selection.history,
                                       best_epochs=dict(selection.best_epoch), shrink=shrink, val_loss=val_loss,
@@ -244,6 +246,15 @@ class NetworkForecaster:
         plan = refit_split(known.index, self.config, window, horizon, len(known), required=("train", "val"))
         windows = WindowGenerator(known, self.feature_columns, self.config, plan=plan)
         return self.fit_windows(windows, verbose=verbose)
+
+    def _validation_residuals(self, windows: Any) -> np.ndarray | None:
+        """``log(actual / forecast)`` of the fitted model on the validation samples ``(samples, horizon)``:
+        the pool the predictive bands draw from; None for the direction target (its bands are dropout only)."""
+        from helpers.predictive import log_residuals, point_prices
+
+        if windows.target == "direction":
+            return None
+        return log_residuals(windows.actual_price("val"), point_prices(self.model, windows, "val"))
 
     # ------------------------------------------------------------------ predicting
     def outputs(self, x: np.ndarray, *, training: bool = False) -> np.ndarray:
@@ -293,11 +304,13 @@ class NetworkForecaster:
     # ------------------------------------------------------------------ saving and loading
     def save(self, model_dir: str | Path, manifest: dict[str, Any]) -> Path:
         """Write the deployment model and ``manifest`` (see :func:`helpers.artifacts.build_manifest`)."""
-        from helpers.artifacts import save_artifact
+        from helpers.artifacts import MANIFEST_FILE, save_artifact
+        from helpers.atomic import read_json
 
         self._check_fitted()
-        self.manifest = manifest
-        return save_artifact(self.model, manifest, model_dir)
+        folder = save_artifact(self.model, manifest, model_dir)
+        self.manifest = read_json(folder / MANIFEST_FILE)
+        return folder
 
     @classmethod
     def load(cls, model_dir: str | Path, frame: pd.DataFrame | None = None) -> "NetworkForecaster":
@@ -311,6 +324,23 @@ class NetworkForecaster:
         seeds = ensemble.get("seeds") or [int(manifest.get("seed", pre.config.seed))]
         self = cls(frame, pre.feature_columns, pre.config, seeds=seeds)
         self.model, self.preprocessor, self.manifest = model, pre, manifest
+        pool = manifest.get("validation_residuals")
+        self.validation_residuals_ = None if pool is None else np.asarray(pool, dtype=np.float64)
+        return self
+
+    @classmethod
+    def of(cls, trained: Any, windows: Any) -> "NetworkForecaster":
+        """A forecaster from what a trainer returned: a NetworkForecaster as it is, a ``TrainResult`` by its
+        ``network``, or a bare Keras model (a test's hand-made one) wrapped with ``windows``' preprocessor."""
+        if isinstance(trained, cls):
+            return trained
+        if getattr(trained, "network", None) is not None:
+            return trained.network
+        model = getattr(trained, "model", trained)
+        config = windows.config
+        self = cls(windows.frame, windows.feature_columns, config, seeds=[config.seed])
+        self.model, self.preprocessor = model, windows.preprocessor
+        self.validation_residuals_ = self._validation_residuals(windows)
         return self
 
     def over(self, frame: pd.DataFrame) -> "NetworkForecaster":
@@ -318,6 +348,7 @@ class NetworkForecaster:
         other = NetworkForecaster(frame, self.feature_columns, self.config, seeds=self.seeds)
         other.model, other.preprocessor = self.model, self.preprocessor
         other.fit_report, other.manifest = self.fit_report, self.manifest
+        other.validation_residuals_ = self.validation_residuals_
         return other
 
     # ------------------------------------------------------------------ helpers
@@ -337,3 +368,34 @@ class NetworkForecaster:
         state = "fitted" if self.model is not None else "unfitted"
         return (f"NetworkForecaster({self.config.cell}, units={list(self.config.units)}, "
                 f"{len(self.seeds)} seed(s), {state})")
+
+
+# ---------------------------------------------------------------------- the run's model
+def load_run_model(paths: Any) -> tuple[NetworkForecaster, Any]:
+    """The run's model (``<run>/model/``, saved by 06_evaluate) reading the run's feature table, and the
+    WindowGenerator it was trained on, rebuilt from the manifest's config (tuning included). Refuses windows
+    whose training scaler differs from the saved one (another split or other features)."""
+    from helpers.atomic import read_json
+    from helpers.windows import WindowGenerator
+
+    paths.require(paths.manifest, "06_evaluate")
+    features = pd.read_parquet(paths.require(paths.features, "03_featurize"))
+    columns = list(read_json(paths.require(paths.features_meta, "03_featurize"))["columns"])
+    network = NetworkForecaster.load(paths.model_dir, features)
+    pre = network.preprocessor
+    windows = WindowGenerator(features, columns, pre.config, window=pre.window, horizon=pre.horizon)
+    check_same_preprocessing(windows.preprocessor, pre)
+    return network, windows
+
+
+def check_same_preprocessing(rebuilt: Preprocessor, saved: Preprocessor) -> None:
+    """Refuse a rebuilt preprocessor whose columns or training scaler differ from the saved model's."""
+    if rebuilt.input_columns != saved.input_columns:
+        raise ValueError(f"the run's features {rebuilt.input_columns} are not the model's {saved.input_columns}: "
+                         "re-run 03 and 06")
+    a, b = rebuilt.feature_scaler_.to_dict(), saved.feature_scaler_.to_dict()
+    key = "mean" if "mean" in b else "min"
+    if key not in a or not np.allclose(np.asarray(a[key]), np.asarray(b[key])):
+        raise ValueError("the windows rebuilt from this run's data are not the ones the model was trained on "
+                         "(the training scalers differ): drop overrides that change the split or the features, "
+                         "or re-run 03 and 06")

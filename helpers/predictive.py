@@ -369,33 +369,25 @@ def write_risk(paths: RunPaths, payload: Mapping[str, Any]) -> Path:
 
 
 def risk_from_run(paths: RunPaths, *, n_samples: int | None = None, seed: int | None = None,
-                  levels: Sequence[float] = risk.DEFAULT_LEVELS, model: Any = None) -> OneDayRisk:
-    """The one-day risk backtest of a run folder's saved model on its test days (needs 01, 03 and 04).
+                  levels: Sequence[float] = risk.DEFAULT_LEVELS) -> OneDayRisk:
+    """The one-day risk backtest of the run's model (``model/``, saved by 06) on its test days.
 
-    Rebuilds the training windows from ``features.parquet`` with the run's config (refusing a split or features
-    that differ from the saved model's scalers), takes the model's predictive distribution on the test days
-    (``n_samples`` dropout passes, default ``mc_samples``, plus validation residuals) and runs
-    :func:`one_day_risk`. ``model`` replaces the saved model (e.g. one already loaded).
+    Takes the model's predictive distribution on the test days (``n_samples`` dropout passes, default
+    ``mc_samples``, plus its validation residuals) and runs :func:`one_day_risk`.
     """
-    from helpers.artifacts import load_artifact
-    from helpers.config import RunConfig
+    from helpers.network import load_run_model
 
-    config = RunConfig.load(paths.config)
+    network, windows = load_run_model(paths)
+    config = network.config
     prices = pd.read_parquet(paths.require(paths.prices, "01_collect"))
-    features = pd.read_parquet(paths.require(paths.features, "03_featurize"))
-    columns = read_json(paths.require(paths.features_meta, "03_featurize"))["columns"]
-    saved, manifest = load_artifact(paths.require(paths.manifest, "04_model").parent)
-    model = saved if model is None else model
-    windows = WindowGenerator(features, columns, config.replace(horizon=int(manifest["horizon"])))
-    check_same_scaler(windows, manifest)
     n_samples = config.mc_samples if n_samples is None else int(n_samples)
     seed = config.seed if seed is None else seed
-    residuals = validation_residuals(model, windows)
-    samples = predictive_price_samples(model, windows, "test", n_samples, residuals=residuals, seed=seed)
+    residuals = validation_residuals(network.model, windows)
+    samples = predictive_price_samples(network.model, windows, "test", n_samples, residuals=residuals, seed=seed)
     return one_day_risk(prices["close"], windows.target_dates("test"),
                         next_day_log_returns(samples, windows.last_close("test")), last_training_target(windows),
                         levels, model_about={"dropout_passes": n_samples, "validation_residuals": len(residuals),
-                                             "seed": seed})
+                                             "seed": seed, "model": "the run's model (model/, saved by 06)"})
 
 
 def check_same_scaler(windows: WindowGenerator, manifest: Mapping[str, Any]) -> None:

@@ -49,7 +49,9 @@ import pandas as pd
 from helpers.atomic import atomic_write_json, read_json
 from helpers.config import CELLS, RunConfig
 from helpers.runfolder import RunPaths
-from helpers.windows import MIN_SPLIT_SAMPLES, WindowGenerator, chronological_split, input_columns_for
+from helpers.preprocess import input_columns_for, output_kind
+from helpers.splits import chronological_split, tuning_split
+from helpers.windows import WindowGenerator
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +146,8 @@ class TuningWindows:
     train_target_dates: pd.DatetimeIndex
     val_target_dates: pd.DatetimeIndex
     last_target_date: pd.Timestamp
+    start: np.ndarray | None = None      # the "no change" output every trial starts at
+    persistence_loss: float = float("nan")
 
 
 def tuning_windows(frame: pd.DataFrame, feature_columns: Sequence[str], config: RunConfig, window: int,
@@ -151,32 +155,31 @@ def tuning_windows(frame: pd.DataFrame, feature_columns: Sequence[str], config: 
     """Training windows (targets before ``val_start``) and validation windows (targets from ``val_start`` to
     the end of ``frame``) of a frame that holds no test rows, scaled with training rows only.
 
-    ``frame`` must come from :func:`frame_without_test_rows`. The WindowGenerator always cuts three splits of
-    at least ``MIN_SPLIT_SAMPLES`` samples, and this frame has no test period, so the validation period is
-    given to it in two halves (its 'val' and 'test' splits) whose windows are joined again: together they are
-    the run's validation windows (with ``horizon > 1`` less the ``horizon - 1`` samples whose targets straddle
-    the halfway date). The scalers are fitted on the training rows only, as in notebook 04.
+    ``frame`` must come from :func:`frame_without_test_rows`; the split is
+    :func:`helpers.splits.tuning_split` (a plan without a test split), the scalers are fitted on the training
+    rows only, as in 04 and 06. ``start`` is the output that means "no change" and ``persistence_loss`` the
+    validation loss of forecasting it: every trial starts there and must beat it.
     """
-    dates = pd.DatetimeIndex(frame.index)
-    val_start = pd.Timestamp(val_start)
-    first_val_row = int(dates.searchsorted(val_start, side="left"))
-    val_rows = len(dates) - first_val_row
-    needed = 2 * (MIN_SPLIT_SAMPLES + config.horizon)
-    if val_rows < needed:
-        raise ValueError(
-            f"the validation period has {val_rows} rows (targets from {val_start.date()}); tuning needs at least "
-            f"{needed}: use a longer history or a larger val_frac")
-    halfway = dates[first_val_row + val_rows // 2]
-    inner = config.replace(val_start=val_start.date().isoformat(), test_start=halfway.date().isoformat())
-    gen = WindowGenerator(frame, feature_columns, inner, window=int(window))
-    x_val = np.concatenate([gen.inputs("val"), gen.inputs("test")])
-    y_val = np.concatenate([gen.labels("val"), gen.labels("test")])
-    val_dates = gen.target_dates("val").append(gen.target_dates("test"))
-    last_target = dates[min(gen.origins("test").stop - 1 + gen.horizon, len(dates) - 1)]
+    plan = tuning_split(frame.index, config, int(window), pd.Timestamp(val_start))
+    gen = WindowGenerator(frame, feature_columns, config, window=int(window), plan=plan)
+    y_val = np.ascontiguousarray(gen.labels("val"))
+    start = gen.preprocessor.no_change_output()
+    persistence = (float("nan") if start is None else
+                   float(_losses(np.broadcast_to(start, y_val.shape), y_val, config.target)))
     return TuningWindows(window=int(window), x_train=np.ascontiguousarray(gen.inputs("train")),
-                         y_train=np.ascontiguousarray(gen.labels("train")), x_val=np.ascontiguousarray(x_val),
-                         y_val=np.ascontiguousarray(y_val), train_target_dates=gen.target_dates("train"),
-                         val_target_dates=val_dates, last_target_date=last_target)
+                         y_train=np.ascontiguousarray(gen.labels("train")), x_val=np.ascontiguousarray(gen.inputs("val")),
+                         y_val=y_val, train_target_dates=gen.target_dates("train"),
+                         val_target_dates=gen.target_dates("val"),
+                         last_target_date=gen.dates[plan.val.stop - 1 + gen.horizon],
+                         start=start, persistence_loss=persistence)
+
+
+def _losses(pred: np.ndarray, y: np.ndarray, target: str) -> float:
+    """The trials' validation loss in numpy: mean squared error, or binary cross-entropy for direction."""
+    if target == "direction":
+        p = np.clip(np.asarray(pred, dtype=np.float64), 1e-7, 1 - 1e-7)
+        return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    return float(np.mean((np.asarray(pred, dtype=np.float64) - y) ** 2))
 
 
 # ---------------------------------------------------------------------- the hypermodel
@@ -193,7 +196,7 @@ def _hypermodel_class() -> type:
     import keras
     import keras_tuner as kt
 
-    from helpers.models import build_stacked_rnn
+    from helpers.models import build_stacked_rnn, start_head_at
     from helpers.train import compile_model, set_seed
 
     class StackedRNNHyperModel(kt.HyperModel):
@@ -244,9 +247,8 @@ def _hypermodel_class() -> type:
                         window: int) -> keras.Model:
             """The compiled network of one point of the space, from the same builder as notebook 04."""
             set_seed(self.config.seed)
-            output = "classification" if self.config.target == "direction" else "regression"
             model = build_stacked_rnn(cell, units, dropout, self.config.horizon, int(window), self.n_features,
-                                      output=output)
+                                      output=output_kind(self.config.target), seed=self.config.seed)
             return compile_model(model, learning_rate, self.config.target)
 
         # ---------------------------------------------------------- data and training
@@ -272,6 +274,8 @@ def _hypermodel_class() -> type:
                       callbacks: Sequence[Any] = (), verbose: Any = 0, **kwargs: Any) -> Any:
             """``model.fit`` on the tuning windows; returns the Keras History (its best val_loss is the score)."""
             data = self.windows_for(window)
+            if data.start is not None:   # every trial starts as persistence, as the run's network does
+                start_head_at(model, data.start, output_kind(self.config.target))
             early = keras.callbacks.EarlyStopping(monitor=OBJECTIVE, patience=max(1, self.config.patience))
             set_seed(self.config.seed)   # the same shuffling order in every trial
             return model.fit(data.x_train, data.y_train, batch_size=int(batch_size), shuffle=True,
@@ -404,6 +408,7 @@ class SearchResult:
     boundaries: TuningBoundaries
     last_tuning_date: pd.Timestamp
     tuning_dir: Path = field(default_factory=Path)
+    selection: dict[str, Any] = field(default_factory=dict)
 
     @property
     def completed(self) -> int:
@@ -412,8 +417,9 @@ class SearchResult:
 
     @property
     def default_won(self) -> bool:
-        """True when the run's own config beat every trial (then best.json keeps it)."""
-        return (self.best_val_loss is None or
+        """True when the run's own config scored at least as well as the chosen trial, or the chosen trial does
+        not beat persistence by more than its noise (then best.json keeps the run's settings)."""
+        return (self.best_val_loss is None or self.selection.get("beats_persistence") is False or
                 (self.default_val_loss is not None and self.default_val_loss <= self.best_val_loss))
 
     @property
@@ -431,6 +437,14 @@ class SearchResult:
                  f"{self.last_tuning_date.date()}, test targets start {self.boundaries.test_start.date()}."]
         if self.best_val_loss is not None:
             lines.append(f"Best validation loss {self.best_val_loss:.6g} with {self.best_overrides}.")
+        sel = self.selection
+        if sel.get("standard_error") is not None:
+            lines.append(f"One-standard-error rule: {sel['within_one_se']} trial(s) lie within "
+                         f"{sel['standard_error']:.3g} of the lowest loss; the smallest network among them was "
+                         f"chosen ({sel['weights']} weights). Persistence (no change) scores "
+                         f"{sel['persistence_val_loss']:.6g} on the same validation rows: the chosen trial "
+                         + ("beats it by more than the noise." if sel["beats_persistence"] else
+                            "does not beat it by more than the noise, so the run's own settings stay."))
         if self.default_val_loss is not None and self.gain is not None:
             lines.append(f"The run's default config scored {self.default_val_loss:.6g}: the best trial is "
                          f"{100 * self.gain:.1f}% lower" + (" (the default stays: it was not beaten)."
@@ -471,7 +485,7 @@ def run_search(frame: pd.DataFrame, feature_columns: Sequence[str], config: RunC
     for _, row in table[table["status"].isin(["FAILED", "INVALID"])].iterrows():
         log.warning("tuning trial %s failed: %s", row["trial_id"], row.get("error"))
 
-    best_hp, best_loss = _best_trial(table, tuning_dir)
+    best_hp, best_loss, selection = _best_trial(table, tuning_dir, hypermodel)
     default_overrides = {name: _json_value(getattr(config, name)) for name in OVERRIDE_FIELDS}
     default_loss = None if role == "worker" else default_val_loss(hypermodel, config, tuning_dir, verbose=verbose)
     return SearchResult(
@@ -480,7 +494,7 @@ def run_search(frame: pd.DataFrame, feature_columns: Sequence[str], config: RunC
         best_val_loss=best_loss, default_overrides=default_overrides, default_val_loss=default_loss,
         tuner=config.tuner, role=role, new_trials=new_trials, trials_run_here=hypermodel.trials_fitted,
         seconds=seconds, stopped_by_time_limit=stopped,
-        boundaries=boundaries, last_tuning_date=tuning_frame.index[-1], tuning_dir=tuning_dir)
+        boundaries=boundaries, last_tuning_date=tuning_frame.index[-1], tuning_dir=tuning_dir, selection=selection)
 
 
 def search_signature(tuning_frame: pd.DataFrame, feature_columns: Sequence[str], config: RunConfig) -> dict[str, Any]:
@@ -601,13 +615,43 @@ def _last_line(message: str | None) -> str | None:
     return lines[-1].strip() if lines else None
 
 
-def _best_trial(table: pd.DataFrame, tuning_dir: str | Path) -> tuple[dict[str, Any] | None, float | None]:
+def _best_trial(table: pd.DataFrame, tuning_dir: str | Path, hypermodel: Any = None
+                ) -> tuple[dict[str, Any] | None, float | None, dict[str, Any]]:
+    """The trial to keep, its validation loss, and why (``selection``).
+
+    A one-standard-error rule: the standard error of a validation MSE over ``n`` rows is taken as
+    ``loss * sqrt(2 / n)`` (squared errors of roughly normal residuals have variance ``2 sigma^4``); among the
+    trials within one standard error of the lowest loss, the one with the fewest weights wins (a difference
+    smaller than the noise is no reason for a bigger network). With ``hypermodel`` the winner must also beat
+    persistence (the "no change" start) by more than one standard error, else ``beats_persistence`` is False
+    and the run's own settings are kept (:func:`write_best`).
+    """
+    from helpers.models import parameter_count
+
     done = table[(table["status"] == "COMPLETED") & table[OBJECTIVE].notna()] if len(table) else table
     if done.empty:
-        return None, None
-    best_id = str(done.loc[done[OBJECTIVE].idxmin(), "trial_id"])
-    trial = next(t for t in _load_trials(tuning_dir) if t.trial_id == best_id)
-    return dict(trial.hyperparameters.values), float(trial.score)
+        return None, None, {}
+    lowest = float(done[OBJECTIVE].min())
+    chosen_id = str(done.loc[done[OBJECTIVE].idxmin(), "trial_id"])
+    selection: dict[str, Any] = {"rule": "one standard error, fewest weights", "lowest_val_loss": lowest}
+    if hypermodel is not None:
+        best_window = int(done.loc[done[OBJECTIVE].idxmin(), "window"])
+        data = hypermodel.windows_for(best_window)
+        se = lowest * math.sqrt(2.0 / max(1, len(data.y_val)))
+        close = done[done[OBJECTIVE] <= lowest + se].copy()
+        close["weights"] = [parameter_count(row["cell"], [int(row[f"units_{i}"]) for i in range(1, int(row["layers"]) + 1)],
+                                            hypermodel.n_features, hypermodel.config.horizon)
+                            for _, row in close.iterrows()]
+        pick = close.sort_values(["weights", OBJECTIVE]).iloc[0]
+        chosen_id = str(pick["trial_id"])
+        chosen_data = hypermodel.windows_for(int(pick["window"]))
+        persistence = chosen_data.persistence_loss
+        selection.update(standard_error=se, within_one_se=int(len(close)), weights=int(pick["weights"]),
+                         persistence_val_loss=persistence,
+                         beats_persistence=bool(not np.isfinite(persistence) or
+                                                float(pick[OBJECTIVE]) < persistence - se))
+    trial = next(t for t in _load_trials(tuning_dir) if t.trial_id == chosen_id)
+    return dict(trial.hyperparameters.values), float(trial.score), selection
 
 
 def overrides_from_hyperparameters(values: dict[str, Any]) -> dict[str, Any]:
@@ -650,6 +694,8 @@ def write_best(paths: RunPaths, result: SearchResult, config: RunConfig) -> Path
         "trials": result.completed,
         "tuner": result.tuner,
         "stopped_by_time_limit": result.stopped_by_time_limit,
+        "selection": {k: (float(v) if isinstance(v, (float, np.floating)) else v)
+                      for k, v in result.selection.items()},
         "boundaries": {**result.boundaries.to_dict(),
                        "last_tuning_date": result.last_tuning_date.date().isoformat()},
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -685,6 +731,23 @@ def apply_best(config: RunConfig, paths: RunPaths) -> tuple[RunConfig, dict[str,
     else:
         log.info("%s keeps the run's hyperparameters (the search did not beat them)", paths.best)
     return tuned, replaced
+
+
+def tuning_record(config: RunConfig, replaced: dict[str, Any]) -> dict[str, Any]:
+    """What a model's manifest and metrics.json say about tuning: every searched field's value in use, and the
+    old value of each one the search changed (``config`` is the tuned config from :func:`apply_best`)."""
+    in_use = {name: _json_value(getattr(config, name)) for name in OVERRIDE_FIELDS}
+    return {"in_use": in_use, "replaced": dict(replaced), "applied": bool(replaced)}
+
+
+def tuning_sentence(config: RunConfig, replaced: dict[str, Any], tuned: bool = True) -> str:
+    """One sentence with the values in use: ``window 20 (was 30), units [16] (was [64, 32]), ...``."""
+    if not tuned:
+        return "No tuning results (05 was not run): the run's own settings are used."
+    if not replaced:
+        return "05's search did not beat the run's own settings, so they are kept."
+    parts = [f"{name} {_json_value(getattr(config, name))} (was {old})" for name, old in replaced.items()]
+    return "Tuned values from 05 in use: " + ", ".join(parts) + "."
 
 
 # ---------------------------------------------------------------------- command line (chief and workers)

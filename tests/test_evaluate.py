@@ -76,11 +76,6 @@ def test_one_seed_gives_the_single_model_forecast(tmp_path):
     assert ev.metrics["seed_spread"]["theils_u_sd"] == 0.0
 
 
-def test_seed_ensemble_is_the_mean_of_per_seed_forecasts():
-    seeds = SeedModels(forecasts={1: np.array([[1.0], [3.0]]), 2: np.array([[3.0], [5.0]])}, histories={})
-    np.testing.assert_array_equal(seeds.ensemble, [[2.0], [4.0]])
-
-
 def test_verdict_reports_a_losing_model_as_losing():
     assert "worse than persistence" in verdict_sentence("LSTM", 1.08, 0.001)
     assert verdict_sentence("LSTM", 0.97, 0.01).startswith("LSTM beats persistence")

@@ -27,6 +27,7 @@ from helpers.calendar import future_dates, infer_calendar
 from helpers.config import RunConfig
 from helpers.features import build_features
 from helpers.models import build_stacked_rnn
+from helpers.preprocess import Preprocessor
 from helpers.providers.csvfile import read_price_csv
 from helpers.runfolder import PROJECT_ROOT, RunPaths
 from helpers.validation import clean_prices
@@ -81,7 +82,7 @@ def setup():
     prices = sample_prices()
     windows, columns = tiny_windows(prices, config)
     model = tiny_model(windows, config)
-    spec = fc.ForecastSpec.from_windows(windows, config)
+    spec = windows.preprocessor
     return {"config": config, "prices": prices, "windows": windows, "model": model, "spec": spec}
 
 
@@ -233,7 +234,7 @@ def test_direct_predictive_samples_add_whole_residual_rows():
     prices = sample_prices()
     windows, _ = tiny_windows(prices, config)
     model = tiny_model(windows, config)
-    spec = fc.ForecastSpec.from_windows(windows, config)
+    spec = windows.preprocessor
     pool = fc.validation_residuals(model, windows)
     assert pool.shape == (windows.n_samples("val"), 3)
     samples = fc.direct_samples(model, spec, prices, 5, seed=0, residuals=pool)
@@ -281,7 +282,7 @@ def test_direct_forecast_gives_one_value_per_horizon_step():
     prices = sample_prices()
     windows, _ = tiny_windows(prices, config)
     model = tiny_model(windows, config)
-    spec = fc.ForecastSpec.from_windows(windows, config)
+    spec = windows.preprocessor
     point = fc.direct_forecast(model, spec, prices)
     samples = fc.direct_samples(model, spec, prices, 8, seed=0)
     assert len(point) == 4 and point.index[0] > prices.index[-1]
@@ -323,7 +324,7 @@ def test_residuals_from_new_prices_equal_the_training_windows_residuals(saved_ru
     from helpers.artifacts import load_artifact
 
     model, manifest = load_artifact(saved_run.model_dir)
-    spec = fc.ForecastSpec.from_manifest(manifest)
+    spec = Preprocessor.from_manifest(manifest)
     features = spec.features(setup["prices"])
     np.testing.assert_allclose(fc.residuals_from_prices(model, spec, manifest, features), residuals, rtol=1e-6)
 
@@ -332,7 +333,7 @@ def test_predict_uses_a_residual_pool_stored_in_the_manifest(saved_run, setup):
     from helpers.artifacts import load_artifact
 
     model, manifest = load_artifact(saved_run.model_dir)
-    spec = fc.ForecastSpec.from_manifest(manifest)
+    spec = Preprocessor.from_manifest(manifest)
     stored = {**manifest, "validation_residuals": [[0.01 * (i % 5 - 2)] for i in range(30)]}
     pool = fc.residuals_from_prices(model, spec, stored, spec.features(setup["prices"].iloc[-100:]))
     assert pool.shape == (30, 1) and pool.max() == pytest.approx(0.02)
