@@ -204,11 +204,60 @@ def save_artifact(model: Any, manifest: dict[str, Any], model_dir: str | Path) -
             keras_tmp.unlink(missing_ok=True)
 
     atomic_write(model_path, write_model)
-    stored = dict(manifest)
+    stored = {k: v for k, v in manifest.items() if k != MANIFEST_HASH_KEY}
     stored["model_file"] = {"name": MODEL_FILE, "sha256": _file_sha256(model_path),
                             "weights_sha256": weights_fingerprint(model)}
+    stored[MANIFEST_HASH_KEY] = manifest_hash(stored)
     atomic_write_json(model_dir / MANIFEST_FILE, stored)
     return model_dir
+
+
+# The key of the manifest's hash of itself; every other key is covered by it.
+MANIFEST_HASH_KEY = "manifest_sha256"
+
+# What a manifest must hold for a model to be used, with the type each field must have.
+MANIFEST_SCHEMA: dict[str, type | tuple[type, ...]] = {
+    "format_version": int, "config": dict, "feature_columns": list, "input_columns": list, "window": int,
+    "horizon": int, "target": dict, "scaler": dict, "split": dict, "training_range": dict, "calendar": dict,
+    "model_file": dict,
+}
+
+
+def manifest_hash(manifest: dict[str, Any]) -> str:
+    """sha256 (hex) of the manifest's canonical JSON (sorted keys), its own hash left out: any edit of any
+    field (a swapped feature order in the scaler, a changed window) changes it."""
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_HASH_KEY}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def validate_manifest(manifest: Any, where: str | Path = "manifest.json") -> dict[str, Any]:
+    """The manifest if it has every field of :data:`MANIFEST_SCHEMA` with the right type and matches its own
+    hash; else ManifestMismatchError naming the field (a model is never used on a guess)."""
+    if not isinstance(manifest, dict):
+        raise ManifestMismatchError(f"{where} holds {type(manifest).__name__}, not a manifest (a JSON object): "
+                                    "save the model again")
+    for field, kind in MANIFEST_SCHEMA.items():
+        if field not in manifest:
+            raise ManifestMismatchError(f"{where} lacks the field {field!r}, which every model manifest has: it was "
+                                        "edited or not written by lstm-stock-lab; save the model again")
+        if not isinstance(manifest[field], kind) or isinstance(manifest[field], bool):
+            raise ManifestMismatchError(f"{where}: field {field!r} must be {_type_name(kind)}, got "
+                                        f"{type(manifest[field]).__name__}: save the model again")
+    for field in ("name",):
+        if not isinstance(manifest["target"].get(field), str):
+            raise ManifestMismatchError(f"{where}: field 'target.{field}' must be a string: save the model again")
+    stored = manifest.get(MANIFEST_HASH_KEY)
+    if stored is not None and stored != manifest_hash(manifest):
+        raise ManifestMismatchError(f"{where} was changed after it was saved (its {MANIFEST_HASH_KEY} no longer "
+                                    "matches its content): restore it, or save the model again")
+    return manifest
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    names = {dict: "an object", list: "a list", int: "a whole number", str: "a string"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
 def load_artifact(model_dir: str | Path) -> tuple[Any, dict[str, Any]]:
@@ -221,7 +270,11 @@ def load_artifact(model_dir: str | Path) -> tuple[Any, dict[str, Any]]:
     if missing:
         raise FileNotFoundError(f"{model_dir} lacks {' and '.join(missing)}: train and save a model first "
                                 "(notebook 04_model or `lstm-lab run`), or point to a run's model/ folder")
-    manifest = read_json(manifest_path)
+    try:
+        manifest = read_json(manifest_path)
+    except ValueError as exc:
+        raise ManifestMismatchError(f"{manifest_path} is not readable JSON ({exc}): save the model again") from None
+    validate_manifest(manifest, manifest_path)
     version = manifest.get("format_version")
     if not isinstance(version, int) or version > MODEL_FORMAT_VERSION:
         raise ManifestMismatchError(f"{manifest_path} has format_version {version!r}; this package reads up to "
@@ -229,9 +282,21 @@ def load_artifact(model_dir: str | Path) -> tuple[Any, dict[str, Any]]:
     expected_sha = (manifest.get("model_file") or {}).get("sha256")
     if expected_sha and expected_sha != _file_sha256(model_path):
         raise ManifestMismatchError(f"{model_path} is not the model {manifest_path} describes (sha256 differs): "
-                                    "the two files come from different saves; save them together again")
-    model = keras.saving.load_model(model_path, safe_mode=True)
+                                    "the file was changed or truncated, or the two files come from different "
+                                    "saves; save them together again")
+    try:
+        model = keras.saving.load_model(model_path, safe_mode=True)
+    except Exception as exc:   # keras raises many kinds on a damaged zip; the message must name the file
+        if "safe_mode" in str(exc):
+            raise   # a refusal to run code stored in the model: say exactly that, unchanged
+        raise ManifestMismatchError(f"{model_path} exists but could not be read as a Keras model "
+                                    f"({type(exc).__name__}: {_first_line(str(exc))}): the file is damaged or "
+                                    "truncated; save the model again") from None
     return model, manifest
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:200]
 
 
 # ---------------------------------------------------------------------- compatibility

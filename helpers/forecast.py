@@ -68,7 +68,7 @@ from helpers.windows import WindowGenerator
 __all__ = [
     "recursive_forecast", "recursive_paths", "recursive_forecasts_at", "direct_forecast",
     "direct_samples", "mc_dropout_samples", "mc_price_samples", "band_name", "quantile_bands",
-    "forecast_frame", "forecast_ahead", "write_forecast", "band_coverage", "coverage_sentence", "coverage_by_band",
+    "forecast_frame", "forecast_ahead", "fit_direct_model", "coverage_tables", "write_forecast", "band_coverage", "coverage_sentence", "coverage_by_band",
     "error_by_horizon", "horizon_origins", "actual_paths", "predict_from_artifact", "weights_fingerprint",
     "synthetic_bar", "forecasts_as_of", "model_outputs", "read_new_prices", "run_headlines",
     "reseed_dropout", "check_new_prices", "trading_dates_after", "residuals_from_prices", "validation_residuals",
@@ -442,7 +442,36 @@ def write_forecast(frames: pd.DataFrame | Sequence[pd.DataFrame], path: str | Pa
     return atomic_write_csv(path, frame, index=False, date_format="%Y-%m-%d")
 
 
+# ---------------------------------------------------------------------- the direct model
+def fit_direct_model(features: pd.DataFrame, feature_columns: Sequence[str], config: RunConfig, steps: int, *,
+                     verbose: int = 0):
+    """A direct ``steps``-step model for comparison with the recursive use of the run's one-step model: the
+    same forecaster (one seed, started at persistence) with ``horizon = steps``, on the run's split.
+    Returns the fitted :class:`helpers.network.NetworkForecaster` and its WindowGenerator."""
+    from helpers.network import NetworkForecaster
+
+    direct_config = config.replace(horizon=int(steps))
+    windows = WindowGenerator(features, feature_columns, direct_config)
+    network = NetworkForecaster(features, feature_columns, direct_config, seeds=[config.seed])
+    return network.fit_windows(windows, verbose=verbose), windows
+
+
 # ---------------------------------------------------------------------- judging bands and horizons
+def coverage_tables(model: Any, windows: WindowGenerator, n_samples: int, levels: Sequence[float], *,
+                    residuals: np.ndarray | None, seed: int | None,
+                    kinds: Sequence[str] = KINDS) -> dict[str, pd.DataFrame]:
+    """How often each kind of band held the actual price on the test rows: ``{kind: band_coverage table}``."""
+    from helpers.predictive import predictive_price_samples
+
+    out = {}
+    for kind in kinds:
+        samples = predictive_price_samples(model, windows, "test", n_samples, kind=kind, residuals=residuals,
+                                           seed=seed)
+        out[kind] = band_coverage(windows.actual_price("test"), quantile_bands(samples, levels))
+    return out
+
+
+
 def band_coverage(actual: np.ndarray, bands: dict[str, np.ndarray]) -> pd.DataFrame:
     """Empirical coverage of each band: the share of rows whose actual price lies inside it.
 
@@ -635,11 +664,13 @@ def predict_from_artifact(model_dir: str | Path, prices: str | Path | pd.DataFra
     subclasses (see :func:`check_new_prices`). A model with sentiment features reads ``headlines`` (default:
     the manifest config's ``headlines_path``). ``out_path`` defaults to the run folder's ``forecast.csv``
     (the parent of ``model_dir``). Predictive bands (``kind``, see :func:`forecast_ahead`) take their
-    residuals from :func:`residuals_from_prices`. Returns the forecast table.
+    residuals from :func:`residuals_from_prices`; ``seed`` (default: the manifest config's) fixes their draws,
+    so the same call writes the same file. Returns the forecast table.
     """
     model_dir = Path(model_dir)
     model, manifest = load_artifact(model_dir)
     spec = Preprocessor.from_manifest(manifest)
+    seed = spec.config.seed if seed is None else int(seed)   # the same call gives the same bands
     cleaned, label = read_new_prices(prices, spec.config)
     headlines = run_headlines(spec.config) if headlines is None else headlines
     if "sentiment" in spec.config.features and any(c in spec.input_columns for c in SENTIMENT_COLUMNS) \

@@ -155,3 +155,57 @@ def test_every_day_series_refuses_a_three_day_gap(manifest):
 def test_mismatch_errors_are_value_errors():
     for error in (MissingFeatureError, WindowMismatchError, TargetMismatchError, TooFewRowsError, DateGapError):
         assert issubclass(error, ManifestMismatchError) and issubclass(error, ValueError)
+
+
+# ---------------------------------------------------------------------- artifacts that vouch for themselves
+def _saved(tmp_path, windows, manifest):
+    from helpers.artifacts import save_artifact
+
+    return save_artifact(tiny_model(windows), manifest, tmp_path / "model")
+
+
+def _edit_manifest(folder, change):
+    path = folder / "manifest.json"
+    data = json.loads(path.read_text())
+    data = change(data)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda m: {**m, "scaler": {**m["scaler"], "input_columns": m["scaler"]["input_columns"][::-1]}},
+     "changed after it was saved"),
+    (lambda m: {k: v for k, v in m.items() if k != "target"}, "lacks the field 'target'"),
+    (lambda m: [m], "holds list, not a manifest"),
+    (lambda m: None, "holds NoneType, not a manifest"),
+    (lambda m: {**m, "window": "30"}, "field 'window' must be a whole number"),
+])
+def test_an_edited_or_malformed_manifest_is_refused_naming_what_is_wrong(tmp_path, windows, manifest, change, words):
+    from helpers.artifacts import ManifestMismatchError, load_artifact
+
+    folder = _saved(tmp_path, windows, manifest)
+    _edit_manifest(folder, change)
+    with pytest.raises(ManifestMismatchError, match=words):
+        load_artifact(folder)
+
+
+def test_a_truncated_model_file_is_refused_as_damaged_not_missing(tmp_path, windows, manifest):
+    from helpers.artifacts import ManifestMismatchError, load_artifact
+
+    folder = _saved(tmp_path, windows, manifest)
+    data = (folder / "model.keras").read_bytes()
+    (folder / "model.keras").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ManifestMismatchError, match="changed or truncated"):
+        load_artifact(folder)
+    _edit_manifest(folder, lambda m: {**{k: v for k, v in m.items() if k != "manifest_sha256"},
+                                      "model_file": {"name": "model.keras"}})
+    with pytest.raises(ManifestMismatchError, match="damaged or truncated"):
+        load_artifact(folder)
+
+
+def test_saving_the_same_weights_twice_gives_the_same_weights_fingerprint(tmp_path, windows, manifest):
+    from helpers.artifacts import save_artifact
+
+    model = tiny_model(windows)
+    a = json.loads((save_artifact(model, manifest, tmp_path / "a") / "manifest.json").read_text())
+    b = json.loads((save_artifact(model, manifest, tmp_path / "b") / "manifest.json").read_text())
+    assert a["model_file"]["weights_sha256"] == b["model_file"]["weights_sha256"]

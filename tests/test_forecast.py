@@ -435,3 +435,15 @@ def test_replayed_targets_are_the_next_sessions_in_the_data_then_the_calendar():
     assert list(fc.trading_dates_after(index, 2, 3, "business")) == [pd.Timestamp("2017-12-27"),
                                                                      pd.Timestamp("2017-12-28"),
                                                                      pd.Timestamp("2017-12-29")]
+
+
+def test_the_same_predict_call_twice_writes_the_same_file(saved_run, setup, tmp_path):
+    """Bands draw from a seed (default: the manifest's), so a repeated call reproduces its forecast exactly."""
+    csv = write_csv(setup["prices"], tmp_path / "new.csv")
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    fc.predict_from_artifact(saved_run.model_dir, csv, out_path=first, steps=3, n_samples=6)
+    fc.predict_from_artifact(saved_run.model_dir, csv, out_path=second, steps=3, n_samples=6)
+    assert first.read_bytes() == second.read_bytes()
+    other = tmp_path / "c.csv"
+    fc.predict_from_artifact(saved_run.model_dir, csv, out_path=other, steps=3, n_samples=6, seed=123)
+    assert other.read_bytes() != first.read_bytes()
