@@ -165,6 +165,23 @@ def preflight(config: RunConfig, *, kernel_name: str | None = None) -> None:
             raise ConfigError("kernel_name", kernel_name, f"an installed Jupyter kernel: {', '.join(sorted(specs))}")
 
 
+LOCAL_SOURCES = ("csv", "sample", "synthetic")
+
+
+def preflight_history(config: RunConfig) -> int | None:
+    """Load and clean the prices of a source that needs no network and check that the whole series can run on
+    them (:func:`helpers.validation.check_history`: every split, tuning window, walk-forward refit and residual
+    pool), so a series that cannot complete is refused in seconds with the numbers, before any notebook runs.
+    Returns the rows needed; None for network sources (01 makes the same check right after downloading)."""
+    if config.source not in LOCAL_SOURCES:
+        return None
+    from helpers.data import load_prices
+    from helpers.validation import check_history, clean_prices
+
+    cleaned, _ = clean_prices(load_prices(config).prices)
+    return check_history(len(cleaned), config, dates=cleaned.index, columns=list(cleaned.columns))
+
+
 def _require_file(field: str, value: str, allowed: str) -> None:
     path = Path(value).expanduser()
     if not path.is_file():
@@ -206,6 +223,8 @@ def run_series(config: RunConfig, *, out_dir: str | Path = DEFAULT_REPORTS, run_
     config = with_absolute_paths(config)
     preflight(config, kernel_name=kernel_name)
     stems = select_notebooks(notebooks, notebooks_dir)
+    if "01_collect" in stems:
+        preflight_history(config)
 
     paths = RunPaths(_create_run_dir(Path(out_dir), run_id or new_run_id(config.ticker, config.cell)))
     config.save(paths.config)

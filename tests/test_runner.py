@@ -202,6 +202,25 @@ def test_bad_parameter_stops_the_run_before_any_folder_exists(tmp_path):
     assert not (tmp_path / "reports").exists()
 
 
+def test_a_series_too_short_for_the_whole_run_is_refused_before_any_notebook(tmp_path):
+    """Pre-flight: the prices are loaded and checked against every split the series makes, in seconds."""
+    import numpy as np
+
+    from helpers.validation import InsufficientHistoryError
+
+    notebooks = fake_series(tmp_path / "notebooks", {"01_collect": ["raise SystemExit('must not run')"]})
+    dates = pd.bdate_range("2020-01-01", periods=200)
+    close = 100 * np.exp(np.cumsum(np.random.default_rng(0).normal(0, 0.01, len(dates))))
+    csv = tmp_path / "short.csv"
+    pd.DataFrame({"Date": dates.strftime("%Y-%m-%d"), "Close": close}).to_csv(csv, index=False)
+    config = RunConfig.for_mode("full", ticker="SHORT", source="csv", csv_path=str(csv))
+    with pytest.raises(InsufficientHistoryError) as caught:
+        run_series(config, out_dir=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
+    assert "200 rows available" in str(caught.value) and "First shortfall" in str(caught.value)
+    assert caught.value.needed > 200
+    assert not (tmp_path / "reports").exists()
+
+
 def test_kernels_start_without_ipykernels_unencrypted_tcp_warning(tmp_path, capfd):
     """ipykernel 7 logs a warning on every start; the runner starts kernels logging errors only."""
     from helpers.runner import execute_notebook, kernel_arguments
