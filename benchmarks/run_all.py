@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import common
 
-BENCHES = ("windowing", "training", "end_to_end", "skill_panel")
+BENCHES = ("windowing", "training", "ensemble", "end_to_end", "skill_panel")
 DEFAULT_MODES = ("quick", "full")
 
 
@@ -33,6 +33,12 @@ def _training(args: argparse.Namespace) -> list[dict[str, Any]]:
     from bench_training import run_training_bench
 
     return [run_training_bench(cycles=args.cycles, with_deterministic_plain=True)]
+
+
+def _ensemble(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from bench_ensemble import run_ensemble_bench
+
+    return [run_ensemble_bench(cycles=args.cycles)]
 
 
 def _end_to_end(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -49,7 +55,7 @@ def _skill_panel(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
-    "windowing": _windowing, "training": _training, "end_to_end": _end_to_end, "skill_panel": _skill_panel,
+    "windowing": _windowing, "training": _training, "ensemble": _ensemble, "end_to_end": _end_to_end, "skill_panel": _skill_panel,
 }
 
 

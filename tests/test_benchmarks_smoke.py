@@ -22,6 +22,7 @@ sys.path.insert(0, str(BENCH_DIR))
 import bench_end_to_end  # noqa: E402
 import bench_skill_panel  # noqa: E402
 import bench_training  # noqa: E402
+import bench_ensemble  # noqa: E402
 import bench_windowing  # noqa: E402
 import common  # noqa: E402
 import run_all  # noqa: E402
@@ -155,6 +156,26 @@ def test_training_ratio_is_project_over_plain_between_neighbours():
     assert row["numbers"]["ratio_each_pair"] == [0.9, 1.0]
     assert row["numbers"]["ratio_fastest_runs"] == 1.0
     assert row["targets"][0]["met"] is True   # median 0.95
+
+
+# ---------------------------------------------------------------------- bench 5: the ensemble's shape
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", bench_ensemble.VARIANTS)
+def test_ensemble_variant_trains_every_seed_and_reports_its_time(variant):
+    out = bench_ensemble.measure_variant(variant, seeds=2, rows=300, features=3, window=10, units=(4,), epochs=2)
+    assert out["seeds"] == 2 and out["seconds"] > 0 and out["seed_samples_per_s"] > 0
+
+
+def test_ensemble_speedup_is_sequential_over_towers_between_neighbours():
+    def run(variant, seconds):
+        return {"variant": variant, "seeds": 5, "rows": 10, "features": 1, "window": 2, "units": [4],
+                "epochs": 2, "batch_size": 8, "train_samples": 7, "seconds": seconds, "cpu_s": seconds,
+                "seed_samples_per_s": 1.0}
+
+    row = bench_ensemble.summarize([run("towers", 10.0), run("sequential", 30.0), run("sequential", 20.0),
+                                    run("towers", 10.0)])
+    assert row["numbers"]["speedup_each_pair"] == [3.0, 2.0]
+    assert row["targets"][0]["met"] is True
 
 
 # ---------------------------------------------------------------------- bench 3: end to end
