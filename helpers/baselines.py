@@ -6,8 +6,8 @@ Every forecaster answers the same two calls, so each error in the report is comp
 * ``predict(close, origins, horizon)`` returns ``(len(origins), horizon)`` price forecasts where row ``i``
   forecasts the close at rows ``origins[i]+1 .. origins[i]+horizon`` from ``close.iloc[:origins[i]+1]`` only.
 
-An origin may be the last row of ``close`` (a forecast beyond the data). The network is wrapped into this
-surface elsewhere (``helpers.evaluate``); nothing here imports TensorFlow.
+An origin may be the last row of ``close`` (a forecast beyond the data). The network offers the same surface
+(:class:`helpers.network.NetworkForecaster`); nothing here imports TensorFlow.
 """
 
 from __future__ import annotations

@@ -222,6 +222,17 @@ def forecast_rows(forecast: pd.DataFrame, *, run_id: str, model_fingerprint: str
     return rows
 
 
+def record_forecasts(ledger: "Ledger", tables: Mapping[str, tuple[pd.DataFrame, str]], *, run_id: str,
+                     kind: str = "live", as_of_date: Any = None, as_of_close: float | None = None) -> int:
+    """Append several forecast tables at once: ``{name: (table, model fingerprint)}``; returns rows added.
+    Each row carries its own model's fingerprint, so forecasts of different models never mix in the scores."""
+    added = 0
+    for table, fingerprint in tables.values():
+        added += ledger.append(forecast_rows(table, run_id=run_id, model_fingerprint=fingerprint, kind=kind,
+                                             as_of_date=as_of_date, as_of_close=as_of_close))
+    return added
+
+
 def _forecast_values(row: Mapping[str, Any], issued_at: str) -> tuple:
     """One row checked and ordered as ``_COLUMNS``; a bad row raises ValueError naming the field."""
     missing = [k for k in _REQUIRED if k not in row or _is_missing(row[k])]

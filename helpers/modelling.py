@@ -181,9 +181,9 @@ class _LeakyScalerWindows(WindowGenerator):
         raw_x = frame[self.input_columns].to_numpy(dtype=np.float64)
         targets = make_targets(close, "price", self.horizon)
         known = np.isfinite(targets).all(axis=1)
-        self.feature_scaler_ = FeatureScaler(scaler_kind).fit(raw_x)             # every row: the leak
-        self.target_scaler_ = FeatureScaler(scaler_kind).fit(targets[known])     # every label: the leak
-        self._assemble(frame, close, raw_x, targets)
+        self.preprocessor.feature_scaler_ = FeatureScaler(scaler_kind).fit(raw_x)          # every row: the leak
+        self.preprocessor.target_scaler_ = FeatureScaler(scaler_kind).fit(targets[known])  # every label: the leak
+        self._assemble(frame)
 
 
 def tutorial_price_model_with_leaky_scaler(frame: pd.DataFrame, feature_columns: Sequence[str],

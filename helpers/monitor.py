@@ -238,7 +238,7 @@ def retrain_if_needed(run_dir: str | Path, prices: str | Path | pd.DataFrame, *,
     old_manifest, old_pre = old.manifest, old.preprocessor
     cleaned, _ = read_new_prices(prices, old_pre.config)
 
-    monitor = _monitor_run(paths, old_manifest, cleaned, holdout, window)
+    monitor = monitor_run(paths, old_manifest, cleaned, holdout, window)
     reasons = list(monitor.reasons)
     if force:
         reasons.insert(0, "Retraining was forced.")
@@ -310,8 +310,8 @@ def _promote(root: Path, new_dir: Path, old_dir: Path, scores: dict[str, Any]) -
     atomic_write_json(pointer, {**entry, "history": [*history, entry]})
 
 
-def _monitor_run(paths: RunPaths, manifest: dict[str, Any], prices: pd.DataFrame, holdout: int,
-                 window: int) -> MonitorReport:
+def monitor_run(paths: RunPaths, manifest: dict[str, Any], prices: pd.DataFrame, holdout: int,
+                window: int) -> MonitorReport:
     """Monitoring for a run folder: its ledger (when present), the backtest RMSE from metrics.json (when
     present), training-period returns from the manifest's training range against the last ``holdout`` days."""
     from helpers.ledger import Ledger

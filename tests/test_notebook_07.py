@@ -1,4 +1,4 @@
-"""Notebook 07_forecast runs under papermill after 01, 03 and 04 (quick mode, tiny network); asserts on its files.
+"""Notebook 07_forecast runs under papermill after 01, 03 and 06 (quick mode, tiny network); asserts on its files.
 
 Each execution starts a Jupyter kernel, so the test is slow. Source 'sample': no network.
 """
@@ -20,7 +20,7 @@ from helpers.runfolder import RunPaths  # noqa: E402
 from tests.notebook_runner import run_notebook  # noqa: E402
 
 TINY = {"mode": "quick", "source": "sample", "start": "2012-01-01", "epochs": 1, "units": [4], "window": 10,
-        "compare_cells": ["lstm"], "forecast_days": 4, "mc_samples": 8, "seeds": 1}
+        "compare_cells": ["lstm"], "forecast_days": 4, "mc_samples": 8, "seeds": 1, "walk_forward_folds": 1}
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +32,7 @@ def forecast_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("notebook_07")
     run_dir = base / "run"
     run_notebook("01_collect", run_dir, TINY, base / "01.ipynb")
-    for stem in ("03_featurize", "04_model", "07_forecast"):
+    for stem in ("03_featurize", "06_evaluate", "07_forecast"):
         run_notebook(stem, run_dir, {}, base / f"{stem}.ipynb")
     return RunPaths(run_dir)
 

@@ -80,3 +80,33 @@ def test_model_manifest_carries_the_validation_residuals_for_predictive_bands(ru
 def test_metrics_json_holds_both_the_evaluation_and_the_risk_section(run_folder):
     metrics = json.loads(run_folder.metrics.read_text())
     assert "test" in metrics and "risk" in metrics
+
+
+@pytest.mark.slow
+def test_predict_on_prices_cut_at_a_test_date_reproduces_the_evaluated_forecast(run_folder):
+    """The deployed model is the evaluated one: `predict` with the run's model/ on the prices up to test date d
+    gives the `model` column of predictions.csv for the day after d."""
+    from helpers.forecast import predict_from_artifact
+
+    predictions = pd.read_csv(run_folder.predictions, parse_dates=["date"])
+    prices = pd.read_parquet(run_folder.prices)
+    for i in (0, len(predictions) // 2, len(predictions) - 1):
+        target = predictions["date"].iloc[i]
+        origin = prices.index[prices.index.get_loc(target) - 1]
+        forecast = predict_from_artifact(run_folder.model_dir, prices.loc[:origin], run_folder.root / "cut.csv",
+                                         steps=1, n_samples=0)
+        expected = predictions["model"].iloc[i]
+        assert abs(forecast["forecast"].iloc[0] / expected - 1) < 1e-6, (target, forecast, expected)
+
+
+@pytest.mark.slow
+def test_the_run_model_manifest_records_the_tuning_it_used(run_folder):
+    manifest = json.loads(run_folder.manifest.read_text())
+    best = json.loads(run_folder.best.read_text())
+    assert manifest["tuning"]["replaced"] == best["replaced"]
+    for field, value in best["overrides"].items():
+        stored = manifest["config"][field]
+        assert stored == value or list(stored) == list(value), field
+    assert len(manifest["ensemble"]["seeds"]) == TINY["seeds"]
+    metrics = json.loads(run_folder.metrics.read_text())
+    assert metrics["model"]["sha256"] == manifest["model_file"]["sha256"]
