@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -146,7 +147,10 @@ def _exchange_sessions_after(exchange: str, last: pd.Timestamp, n: int) -> pd.Da
 def _exchange_calendar(exchange: str, first_year: int, last_year: int) -> Any:
     xcals = _exchange_calendars()
     try:
-        return xcals.get_calendar(exchange, start=f"{first_year}-01-01", end=f"{last_year}-12-31")
+        with warnings.catch_warnings():   # exchange_calendars 4.13 trips pandas 3 deprecation warnings
+            warnings.simplefilter("ignore", category=FutureWarning)
+            warnings.simplefilter("ignore", category=DeprecationWarning)
+            return xcals.get_calendar(exchange, start=f"{first_year}-01-01", end=f"{last_year}-12-31")
     except ValueError as err:   # exchange_calendars' out-of-bounds errors are ValueErrors
         raise ValueError(f"the {exchange} calendar does not cover {first_year}..{last_year} ({err}); use the "
                          "calendar 'business' (weekdays) for these dates") from None
