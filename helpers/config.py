@@ -55,6 +55,7 @@ class RunConfig:
     start: str | None = None             # ISO date, inclusive
     end: str | None = None               # ISO date, inclusive
     interval: str = "1d"
+    trading_calendar: str = "auto"       # auto (from the dates and ticker), business, daily, or an exchange: XNYS
     auto_adjust: bool = True             # yfinance: adjust OHLC for splits and dividends
     headlines_path: str | None = None    # CSV of dated headlines (timestamp,text) for sentiment features
     mode: str = "full"
@@ -222,6 +223,18 @@ def _is_date_format(value: str) -> bool:
         return False
 
 
+def _is_calendar(value: str) -> bool:
+    if value == "auto":
+        return True
+    from helpers.calendar import check_calendar_name
+
+    try:
+        check_calendar_name(value)
+    except (ValueError, ImportError):
+        return False
+    return True
+
+
 def _directives(value: str) -> set[str]:
     return {value[i:i + 2] for i in range(len(value) - 1) if value[i] == "%"}
 
@@ -259,6 +272,9 @@ def _validate(c: RunConfig) -> None:
     if c.start and c.end:
         _check(c.start < c.end, "end", c.end, f"a date after start ({c.start})")
     _check(c.interval == "1d", "interval", c.interval, "'1d' (daily bars; intraday is not supported)")
+    _check(_is_calendar(c.trading_calendar), "trading_calendar", c.trading_calendar,
+           "auto (weekends from the dates, the exchange from the ticker), business (weekdays), daily (every day), "
+           "or an exchange code known to exchange_calendars, e.g. XNYS, XLON, XETR")
     _check(c.mode in MODES, "mode", c.mode, f"one of {', '.join(MODES)}")
     _check(c.target in TARGETS, "target", c.target, f"one of {', '.join(TARGETS)}")
     bad = [f for f in c.features if f not in FEATURE_GROUPS]

@@ -38,6 +38,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from helpers.atomic import atomic_write_json, atomic_write_parquet, read_json
+from helpers.calendar import choose_calendar, is_every_day
 from helpers.config import RunConfig
 from helpers.frequency import MIN_BARS, FrequencyError, infer_frequency, require_daily_bars
 from helpers.providers.base import (  # re-exported: callers catch these from helpers.data
@@ -82,7 +83,8 @@ class PriceData:
     ``prices``: ``(days, columns)`` frame, ``date`` index, float columns from ``open, high, low, close, volume``.
     ``meta``: ticker, source (the one that delivered), provenance, fetched_at (ISO), start/end (first and last
     date in the frame), rows, auto_adjust, synthetic, frequency (:meth:`helpers.frequency.Frequency.to_dict`,
-    None when too few rows show it), steps (the source chain as it happened, with what a CSV was read as and
+    None when too few rows show it), calendar (:func:`helpers.calendar.choose_calendar`: ``XNYS``,
+    ``business``, ``daily``...), steps (the source chain as it happened, with what a CSV was read as and
     the frequency), warnings, from_cache and cache_file, requested_start/requested_end. All JSON-serialisable.
     """
 
@@ -469,6 +471,9 @@ def _price_data(delivery: _Delivery, config: RunConfig, chain: SourceLog) -> Pri
     frame = delivery.frame
     origin = f"CSV {config.csv_path}" if delivery.source == "csv" else delivery.source
     frequency = _daily_frequency(frame, f"{config.ticker} from {origin}", chain)
+    exchange_ticker = None if delivery.synthetic else config.ticker   # simulated prices trade on no exchange
+    calendar = choose_calendar(frame.index, exchange_ticker, config.trading_calendar)
+    chain.step(f"calendar: {calendar} ({_calendar_reason(calendar, config)})")
     meta = {
         "ticker": config.ticker,
         "source": delivery.source,
@@ -484,6 +489,7 @@ def _price_data(delivery: _Delivery, config: RunConfig, chain: SourceLog) -> Pri
         "requested_start": config.start,
         "requested_end": config.end,
         "frequency": frequency,
+        "calendar": calendar,
         "steps": list(chain.steps),
         "warnings": list(chain.warnings),
     }
@@ -507,6 +513,16 @@ def _daily_frequency(frame: pd.DataFrame, label: str, chain: SourceLog) -> dict[
     chain.step(f"frequency: {frequency.describe()}, about {frequency.bars_per_year:g} bars a year")
     require_daily_bars(frequency, label)
     return frequency.to_dict()
+
+
+def _calendar_reason(calendar: str, config: RunConfig) -> str:
+    if config.trading_calendar != "auto":
+        return "trading_calendar in the config"
+    if is_every_day(calendar):
+        return "the series trades at weekends"
+    if calendar == "business":
+        return "weekdays, no exchange holidays known"
+    return f"the exchange of {config.ticker}, with its holidays"
 
 
 def _iso(value: Any) -> str | None:

@@ -180,3 +180,19 @@ def test_the_calendar_is_chosen_from_the_ticker_or_the_config():
 def test_an_unknown_calendar_is_refused_naming_the_choices():
     with pytest.raises(ValueError, match="business, daily.*XNYS"):
         future_dates("2024-01-04", 2, "XXXX")
+
+
+def test_the_data_report_records_the_calendar_chosen(tmp_path):
+    path = prices_csv(tmp_path / "d.csv", pd.bdate_range("2020-01-01", periods=60), fmt="%Y-%m-%d")
+    assert load_prices(RunConfig(ticker="AAPL", source="csv", csv_path=str(path))).meta["calendar"] == "XNYS"
+    assert load_prices(RunConfig(ticker="EURUSD=X", source="csv", csv_path=str(path))).meta["calendar"] == "business"
+    configured = RunConfig(ticker="AAPL", source="csv", csv_path=str(path), trading_calendar="XLON")
+    assert load_prices(configured).meta["calendar"] == "XLON"
+    assert load_prices(RunConfig(ticker="FAKE", source="synthetic")).meta["calendar"] == "business"
+
+
+def test_an_unknown_trading_calendar_is_a_config_error():
+    from helpers.config import ConfigError
+
+    with pytest.raises(ConfigError, match="'trading_calendar'.*XNYS"):
+        RunConfig(trading_calendar="NYSE-ISH")
