@@ -52,6 +52,7 @@ class RunConfig:
     csv_path: str | None = None
     csv_date_format: str | None = None   # strftime of the CSV's dates, e.g. "%d.%m.%Y" (only when not detected)
     csv_dayfirst: bool | None = None     # the CSV's dates are day-first (31.12.2020): only for an ambiguous column
+    csv_decimal: str | None = None       # the CSV's decimal separator, "." or ",": only when no number shows it
     start: str | None = None             # ISO date, inclusive
     end: str | None = None               # ISO date, inclusive
     interval: str = "1d"
@@ -265,6 +266,8 @@ def _validate(c: RunConfig) -> None:
     _check(c.source != "csv" or bool(c.csv_path), "csv_path", c.csv_path, "a path to a CSV file when source='csv'")
     _check(c.csv_date_format is None or _is_date_format(c.csv_date_format), "csv_date_format", c.csv_date_format,
            "a strftime pattern with %d, %m (or %b) and %Y (or %y), e.g. '%d.%m.%Y', or None to detect")
+    _check(c.csv_decimal in (None, ".", ","), "csv_decimal", c.csv_decimal,
+           "'.' (1,234.5), ',' (1.234,5) or None to detect from the numbers")
     _check(c.csv_dayfirst is None or c.csv_date_format is None, "csv_dayfirst", c.csv_dayfirst,
            "None when csv_date_format is given (the format already fixes the order)")
     for name in ("start", "end", "val_start", "test_start"):

@@ -283,7 +283,7 @@ def _fetch(source: str, config: RunConfig, *, yf: Any = None,
         provenance = _alphavantage_provenance(frame)
     elif source == "csv":
         frame = module.fetch(config.ticker, path=config.csv_path, date_format=config.csv_date_format,
-                             dayfirst=config.csv_dayfirst, **common)
+                             dayfirst=config.csv_dayfirst, decimal=config.csv_decimal, **common)
         csv_format = frame.attrs.get("csv_format") or {}
         provenance = module.provenance(config.csv_path, config.auto_adjust, columns=csv_format.get("columns"),
                                        csv_format=csv_format)

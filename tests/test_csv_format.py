@@ -151,7 +151,18 @@ def test_config_passes_the_date_options_to_the_csv_reader(tmp_path):
     ({"tune_time_limit_s": "inf"}, "tune_time_limit_s"),
     ({"dropout": float("nan")}, "dropout"),
     ({"band_levels": [0.8, float("inf")]}, "band_levels"),
+    ({"csv_decimal": ";"}, "csv_decimal"),
 ])
 def test_bad_csv_options_and_non_finite_numbers_are_refused_by_name(values, field):
     with pytest.raises(ConfigError, match=repr(field)):
         RunConfig.from_overrides(values)
+
+
+def test_numbers_that_never_show_their_decimal_separator_are_refused_unless_stated(tmp_path):
+    path = write_csv(tmp_path / "thousands.csv", 'Date,Close\n2024-01-02,"1,234"\n2024-01-03,"1,240"\n2024-01-04,980')
+    with pytest.raises(CsvFormatError, match=r"do not show their decimal separator.*'1,234'.*csv_decimal"):
+        read(path)
+    assert read(path, decimal=".")["close"].tolist() == [1234.0, 1240.0, 980.0]
+    assert read(path, decimal=",")["close"].tolist() == [1.234, 1.24, 980.0]
+    with pytest.raises(CsvFormatError, match=r"csv_decimal=',' contradicts"):
+        read(write_csv(tmp_path / "point.csv", "Date,Close\n2024-01-02,1.5\n2024-01-03,1.25"), decimal=",")

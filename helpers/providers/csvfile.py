@@ -57,15 +57,17 @@ _NEEDED = ("a date column (date, Date, timestamp, Datetime) or a date index, and
 
 
 def fetch(ticker: str, *, start: str | None, end: str | None, path: str | Path,
-          auto_adjust: bool = True, date_format: str | None = None, dayfirst: bool | None = None) -> pd.DataFrame:
+          auto_adjust: bool = True, date_format: str | None = None, dayfirst: bool | None = None,
+          decimal: str | None = None) -> pd.DataFrame:
     """Prices from the CSV at ``path`` between ``start`` and ``end`` (inclusive ISO dates; None = unbounded).
 
-    ``ticker`` only labels the data (a CSV holds one series). ``date_format``/``dayfirst`` state how dates are
-    written when the file cannot show it. Returns the canonical prices frame in date order; its
+    ``ticker`` only labels the data (a CSV holds one series). ``date_format``/``dayfirst``/``decimal`` state how
+    dates and numbers are written when the file cannot show it. Returns the canonical prices frame in date order; its
     ``attrs['csv_format']`` says what was detected. Raises :class:`CsvFormatError` naming the file, the
     problem and what to do, or :class:`EmptyDownloadError` when no row falls in the range.
     """
-    frame = read_price_csv(path, auto_adjust=auto_adjust, date_format=date_format, dayfirst=dayfirst)
+    frame = read_price_csv(path, auto_adjust=auto_adjust, date_format=date_format, dayfirst=dayfirst,
+                           decimal=decimal)
     if start is not None:
         frame = frame.loc[frame.index >= pd.Timestamp(start)]
     if end is not None:
@@ -88,7 +90,7 @@ def provenance(path: str | Path, auto_adjust: bool = True, columns: list[str] | 
 
 
 def read_price_csv(path: str | Path, *, auto_adjust: bool = True, date_format: str | None = None,
-                   dayfirst: bool | None = None) -> pd.DataFrame:
+                   dayfirst: bool | None = None, decimal: str | None = None) -> pd.DataFrame:
     """The whole file as the canonical prices frame (sorted by time, duplicates kept).
 
     Daily or longer bars are dated at midnight; intraday bars keep their time of day. ``attrs['csv_format']``
@@ -120,7 +122,7 @@ def read_price_csv(path: str | Path, *, auto_adjust: bool = True, date_format: s
     fields["close"] = close_col if close_col is not None else adj_col
     numeric = {col: raw[col] for col in [*fields.values(), adj_col] if col is not None}
     try:
-        number_format = detect_number_format(numeric)
+        number_format = detect_number_format(numeric, decimal)
         dates, date_text = parse_dates(raw[date_col], date_format=date_format, dayfirst=dayfirst)
     except FormatRefusal as refusal:
         raise CsvFormatError(str(path), refusal.problem, refusal.hint + ".") from None
@@ -147,7 +149,7 @@ def read_price_csv(path: str | Path, *, auto_adjust: bool = True, date_format: s
     frame = frame.sort_index(kind="stable")
     frame.attrs["csv_format"] = {
         "delimiter": delimiter, "decimal": number_format.decimal, "thousands": number_format.thousands,
-        "numbers_proven": number_format.proven, "dates": date_text, "columns": columns,
+        "numbers": number_format.how, "dates": date_text, "columns": columns,
         "summary": f"{delimiter_name(delimiter)}-separated, {number_format.describe()}, {date_text}",
     }
     return frame

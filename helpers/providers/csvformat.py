@@ -8,7 +8,8 @@ file, and where the file gives no evidence either way the reader is told what to
   number (at least two) of fields;
 - **decimal and thousands separators**, from every value of the numeric columns: ``1,234.56`` and ``107.69``
   prove a decimal point, ``1.234,56`` and ``107,69`` a decimal comma; values such as ``1,234`` prove nothing.
-  Evidence for both is refused, showing examples of each;
+  Evidence for both is refused, showing examples of each, and so is a file whose only separators are of the
+  ``1,234`` kind unless the decimal separator is stated (``decimal``);
 - **date order**: ISO (``2024-03-01``, year first) is never ambiguous; in ``dd.mm.yyyy`` / ``mm/dd/yyyy``
   columns a first field above 12 proves day-first and a second field above 12 proves month-first. Both in
   one column is refused; neither is refused unless the order is stated (``dayfirst`` or an explicit
@@ -70,37 +71,47 @@ def delimiter_name(delimiter: str) -> str:
 # ---------------------------------------------------------------------- numbers
 @dataclass(frozen=True)
 class NumberFormat:
-    """The decimal and thousands separators of a file's numbers, and whether the file proved them."""
+    """The decimal and thousands separators of a file's numbers, and how they were known."""
 
     decimal: str = "."
     thousands: str = ","
-    proven: bool = False
+    how: str = "no value has a separator"
 
     def describe(self) -> str:
-        how = "detected" if self.proven else "assumed: no value shows either"
-        return f"decimal {self.decimal!r}, thousands {self.thousands!r} ({how})"
+        return f"decimal {self.decimal!r}, thousands {self.thousands!r} ({self.how})"
 
 
-def detect_number_format(columns: dict[str, pd.Series]) -> NumberFormat:
-    """Decimal point or decimal comma, decided from every value of ``columns`` (name -> text values).
+def detect_number_format(columns: dict[str, pd.Series], decimal: str | None = None) -> NumberFormat:
+    """Decimal point or decimal comma, decided from every value of ``columns`` (name -> text values), or
+    ``decimal`` when stated.
 
-    Raises :class:`FormatRefusal` with examples when some values prove a decimal point and others a comma.
+    Raises :class:`FormatRefusal` with examples when some values prove a decimal point and others a comma,
+    when ``decimal`` contradicts the values, or when values such as ``1,234`` (1234 or 1.234?) are all the
+    file has and ``decimal`` is not stated.
     """
-    point: list[str] = []
-    comma: list[str] = []
+    found: dict[str, list[str]] = {"point": [], "comma": [], "either": []}
     for name, values in columns.items():
-        text = _bare_numbers(values)
-        is_point, is_comma = _decimal_evidence(text)
-        point += [f"{name} row {i + 2}: {values.iloc[i]!r}" for i in np.flatnonzero(is_point)[:EXAMPLES]]
-        comma += [f"{name} row {i + 2}: {values.iloc[i]!r}" for i in np.flatnonzero(is_comma)[:EXAMPLES]]
+        for kind, rows in zip(found, _decimal_evidence(_bare_numbers(values))):
+            found[kind] += [f"{name} row {i + 2}: {values.iloc[i]!r}" for i in np.flatnonzero(rows)[:EXAMPLES]]
+    point, comma = found["point"][:EXAMPLES], found["comma"][:EXAMPLES]
     if point and comma:
         raise FormatRefusal(
-            f"numbers mix decimal separators: a decimal point in {'; '.join(point[:EXAMPLES])}, a decimal comma "
-            f"in {'; '.join(comma[:EXAMPLES])}",
-            "Export the file again with one decimal separator throughout (e.g. 1234.56 everywhere)")
-    if comma:
-        return NumberFormat(decimal=",", thousands=".", proven=True)
-    return NumberFormat(proven=bool(point))
+            f"numbers mix decimal separators: a decimal point in {'; '.join(point)}, a decimal comma in "
+            f"{'; '.join(comma)}", "Export the file again with one decimal separator throughout (e.g. 1234.56)")
+    proven = "," if comma else "." if point else None
+    if decimal is not None:
+        if proven is not None and proven != decimal:
+            raise FormatRefusal(f"csv_decimal={decimal!r} contradicts the numbers, which show a decimal {proven!r} "
+                                f"({'; '.join(comma or point)})", f"Set csv_decimal={proven!r} or leave it unset")
+        return NumberFormat(decimal, "." if decimal == "," else ",", "stated by csv_decimal")
+    if proven is None and found["either"]:
+        raise FormatRefusal(
+            f"the numbers do not show their decimal separator: {'; '.join(found['either'][:EXAMPLES])} could be "
+            "thousands or decimals", "State it: set csv_decimal='.' (1,234 means 1234) or csv_decimal=',' "
+            "(1,234 means 1.234), e.g. `--set csv_decimal=,`")
+    if proven == ",":
+        return NumberFormat(",", ".", "detected")
+    return NumberFormat(".", ",", "detected" if proven else "no value has a separator")
 
 
 def parse_numbers(values: pd.Series, number_format: NumberFormat, missing_markers: set[str]) -> pd.Series:
@@ -121,8 +132,10 @@ def _bare_numbers(values: pd.Series) -> pd.Series:
     return values.astype(str).str.strip().str.replace(_CURRENCY_AND_SPACE, "", regex=True)
 
 
-def _decimal_evidence(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Per value: (proves a decimal point, proves a decimal comma). ``1,234`` / ``1.234`` prove neither."""
+def _decimal_evidence(text: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per value: (proves a decimal point, proves a decimal comma, could be either). ``1,234.5`` and ``0.5``
+    prove a point; ``1.234,5`` and ``0,5`` a comma; ``1,234`` and ``1.234`` (one separator, three digits
+    after it) could be either; integers say nothing."""
     numeric = text.str.fullmatch(r"[+-]?[\d.,]*\d[\d.,]*(?:[eE][+-]?\d+)?").fillna(False).to_numpy(bool)
     dots, commas = text.str.count(r"\.").to_numpy(), text.str.count(",").to_numpy()
     last_dot, last_comma = text.str.rfind(".").to_numpy(), text.str.rfind(",").to_numpy()
@@ -130,9 +143,11 @@ def _decimal_evidence(text: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     after_dot, after_comma = mantissa_end - last_dot - 1, mantissa_end - last_comma - 1
     both = (dots > 0) & (commas > 0)
     only_dot, only_comma = (dots > 0) & (commas == 0), (commas > 0) & (dots == 0)
-    point = (both & (last_dot > last_comma)) | (only_dot & (dots == 1) & (after_dot != 3)) | (only_comma & (commas > 1))
-    comma = (both & (last_comma > last_dot)) | (only_comma & (commas == 1) & (after_comma != 3)) | (only_dot & (dots > 1))
-    return point & numeric, comma & numeric
+    one_dot, one_comma = only_dot & (dots == 1), only_comma & (commas == 1)
+    point = (both & (last_dot > last_comma)) | (one_dot & (after_dot != 3)) | (only_comma & (commas > 1))
+    comma = (both & (last_comma > last_dot)) | (one_comma & (after_comma != 3)) | (only_dot & (dots > 1))
+    either = (one_dot & (after_dot == 3)) | (one_comma & (after_comma == 3))
+    return point & numeric, comma & numeric, either & numeric
 
 
 # ---------------------------------------------------------------------- dates
