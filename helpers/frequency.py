@@ -61,8 +61,8 @@ class Frequency:
     ``name``: ``daily`` (every day, 24/7), ``business-daily`` (weekdays), ``weekly``, ``monthly``, ``hourly``,
     ``N-hour``, ``N-minute``, ``N-second`` or ``N-day``. ``step``: the regular step. ``calendar``: ``24/7``,
     ``weekdays`` (daily bars on weekdays), ``24/5`` (intraday around the clock on weekdays), ``sessions``
-    (intraday exchange sessions) or ``periodic`` (bars longer than a day). ``bars_per_year``: for annualising. ``steps_found``: the commonest step
-    sizes and their counts.
+    (intraday exchange sessions) or ``periodic`` (bars longer than a day). ``bars_per_year``: for
+    annualising. ``steps_found``: the commonest step sizes and their counts.
     """
 
     name: str

@@ -467,5 +467,5 @@ def _read_json_or_none(path: Path) -> Any:
         return None
 
 
-__all__ = ["BrokenRunError", "NotebookStatus", "RunSummary", "headline_numbers", "list_runs", "summarize_run", "write_batch_summary",
-           "write_index"]
+__all__ = ["BrokenRunError", "NotebookStatus", "RunSummary", "headline_numbers", "list_runs", "summarize_run",
+           "write_batch_summary", "write_index"]
