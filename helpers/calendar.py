@@ -58,28 +58,32 @@ def trades_weekends(dates: pd.DatetimeIndex | pd.Series | np.ndarray) -> bool:
     return float(np.mean(index.day_of_week >= 5)) > WEEKEND_SHARE_DAILY
 
 
-def infer_calendar(dates: pd.DatetimeIndex | pd.Series | np.ndarray, ticker: str | None = None) -> str:
+def infer_calendar(dates: pd.DatetimeIndex | pd.Series | np.ndarray, ticker: str | None = None, *,
+                   bare_symbols: str | None = "XNYS") -> str:
     """``'daily'`` when weekends are traded (:func:`trades_weekends`), else the ticker's exchange when
-    ``ticker`` is given and known (``'XNYS'`` for AAPL), else ``'business'`` (weekdays)."""
+    ``ticker`` is given and known (``'XNYS'`` for AAPL, see :func:`exchange_for_ticker`), else ``'business'``."""
     if len(pd.DatetimeIndex(dates)) == 0:
         raise ValueError("cannot infer a trading calendar from no dates: load prices first")
     if trades_weekends(dates):
         return "daily"
-    exchange = exchange_for_ticker(ticker) if ticker else None
+    exchange = exchange_for_ticker(ticker, bare_symbols=bare_symbols) if ticker else None
     return exchange or "business"
 
 
-def choose_calendar(dates: pd.DatetimeIndex, ticker: str | None = None, configured: str = "auto") -> str:
+def choose_calendar(dates: pd.DatetimeIndex, ticker: str | None = None, configured: str = "auto", *,
+                    bare_symbols: str | None = "XNYS") -> str:
     """The calendar of a run: ``configured`` (RunConfig.trading_calendar) unless ``'auto'``, else inferred
     from the dates and the ticker. The name returned is what a manifest should record."""
     if configured and configured != "auto":
         return check_calendar_name(configured)
-    return infer_calendar(dates, ticker)
+    return infer_calendar(dates, ticker, bare_symbols=bare_symbols)
 
 
-def exchange_for_ticker(ticker: str | None) -> str | None:
-    """The exchange a ticker trades on, from its Yahoo-style form; None for crypto, FX (``EURUSD=X``),
-    futures (``CL=F``) and anything unrecognised."""
+def exchange_for_ticker(ticker: str | None, *, bare_symbols: str | None = "XNYS") -> str | None:
+    """The exchange a ticker trades on, from its Yahoo-style form: a suffix (``.L``), a known index (``^GSPC``),
+    else ``bare_symbols`` for a bare symbol (``AAPL``: Yahoo lists US shares without a suffix; pass None where a
+    ticker is only a label, as for a CSV). None for crypto, FX (``EURUSD=X``), futures (``CL=F``) and
+    anything unrecognised."""
     if not ticker:
         return None
     symbol = ticker.strip().upper()
@@ -90,7 +94,7 @@ def exchange_for_ticker(ticker: str | None) -> str | None:
     for suffix, exchange in SUFFIX_EXCHANGES.items():
         if symbol.endswith(suffix) and len(symbol) > len(suffix):
             return exchange
-    return "XNYS" if _US_SYMBOL.match(symbol) else None
+    return bare_symbols if _US_SYMBOL.match(symbol) else None
 
 
 def is_every_day(calendar: str) -> bool:

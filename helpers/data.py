@@ -472,7 +472,9 @@ def _price_data(delivery: _Delivery, config: RunConfig, chain: SourceLog) -> Pri
     origin = f"CSV {config.csv_path}" if delivery.source == "csv" else delivery.source
     frequency = _daily_frequency(frame, f"{config.ticker} from {origin}", chain)
     exchange_ticker = None if delivery.synthetic else config.ticker   # simulated prices trade on no exchange
-    calendar = choose_calendar(frame.index, exchange_ticker, config.trading_calendar)
+    # A CSV's ticker is only a label (often the file name): a bare symbol there names no exchange.
+    bare_symbols = None if delivery.source == "csv" else "XNYS"
+    calendar = choose_calendar(frame.index, exchange_ticker, config.trading_calendar, bare_symbols=bare_symbols)
     chain.step(f"calendar: {calendar} ({_calendar_reason(calendar, config)})")
     meta = {
         "ticker": config.ticker,
@@ -521,7 +523,7 @@ def _calendar_reason(calendar: str, config: RunConfig) -> str:
     if is_every_day(calendar):
         return "the series trades at weekends"
     if calendar == "business":
-        return "weekdays, no exchange holidays known"
+        return ("weekdays, no exchange holidays known: set trading_calendar (e.g. XNYS) to name the exchange")
     return f"the exchange of {config.ticker}, with its holidays"
 
 

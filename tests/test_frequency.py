@@ -175,6 +175,7 @@ def test_the_calendar_is_chosen_from_the_ticker_or_the_config():
     assert choose_calendar(stock, "SAP.DE") == "XETR" and choose_calendar(stock, "EURUSD=X") == "business"
     assert choose_calendar(stock, "AAPL", configured="XLON") == "XLON"
     assert [exchange_for_ticker(t) for t in ("^GSPC", "CL=F", "7203.T")] == ["XNYS", None, "XTKS"]
+    assert exchange_for_ticker("AAPL", bare_symbols=None) is None        # a CSV's ticker is only a label
 
 
 def test_an_unknown_calendar_is_refused_naming_the_choices():
@@ -184,8 +185,9 @@ def test_an_unknown_calendar_is_refused_naming_the_choices():
 
 def test_the_data_report_records_the_calendar_chosen(tmp_path):
     path = prices_csv(tmp_path / "d.csv", pd.bdate_range("2020-01-01", periods=60), fmt="%Y-%m-%d")
-    assert load_prices(RunConfig(ticker="AAPL", source="csv", csv_path=str(path))).meta["calendar"] == "XNYS"
-    assert load_prices(RunConfig(ticker="EURUSD=X", source="csv", csv_path=str(path))).meta["calendar"] == "business"
+    assert load_prices(RunConfig(ticker="SAP.DE", source="csv", csv_path=str(path))).meta["calendar"] == "XETR"
+    assert load_prices(RunConfig(ticker="AAPL", source="csv", csv_path=str(path))).meta["calendar"] == "business"
+    assert load_prices(RunConfig(ticker="AAPL", source="sample")).meta["calendar"] == "XNYS"
     configured = RunConfig(ticker="AAPL", source="csv", csv_path=str(path), trading_calendar="XLON")
     assert load_prices(configured).meta["calendar"] == "XLON"
     assert load_prices(RunConfig(ticker="FAKE", source="synthetic")).meta["calendar"] == "business"
