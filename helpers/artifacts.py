@@ -68,9 +68,10 @@ def library_versions() -> dict[str, str]:
 def series_calendar(dates: pd.DatetimeIndex) -> dict[str, Any]:
     """'business' (weekdays only, e.g. stocks) or 'daily' (weekends traded too, e.g. crypto) and the
     largest gap between consecutive dates it tolerates (business days or calendar days)."""
+    from helpers.calendar import trades_weekends
+
     dates = pd.DatetimeIndex(dates)
-    weekend_share = float(np.mean(dates.day_of_week >= 5)) if len(dates) else 0.0
-    kind = "daily" if weekend_share > 0.1 else "business"
+    kind = "daily" if len(dates) and trades_weekends(dates) else "business"
     unit = "calendar days" if kind == "daily" else "business days"
     return {"kind": kind, "max_gap": MAX_GAP[kind], "unit": unit}
 
@@ -91,8 +92,16 @@ def date_gaps(dates: pd.DatetimeIndex, calendar: dict[str, Any]) -> list[tuple[p
 
 # ---------------------------------------------------------------------- manifest
 def check_no_date_gaps(dates: pd.DatetimeIndex, calendar: dict[str, Any] | None, *, label: str) -> None:
-    """Raise DateGapError when ``dates`` has a gap wider than ``calendar`` (the model's; else the dates' own)."""
+    """Raise DateGapError when ``dates`` are not daily bars of ``calendar`` (the model's; else the dates' own):
+    weekly or intraday bars, 7-day weeks offered to a business-day model (or the reverse), or a gap wider than
+    the calendar allows."""
+    from helpers.frequency import FrequencyError, check_fits_calendar
+
     calendar = calendar or series_calendar(dates)
+    try:
+        check_fits_calendar(dates, calendar["kind"], label=label)
+    except FrequencyError as err:
+        raise DateGapError(str(err)) from None
     gaps = date_gaps(dates, calendar)
     if gaps:
         before, after, size = gaps[0]

@@ -285,11 +285,11 @@ def season_length(dates: pd.DatetimeIndex | pd.Series | np.ndarray) -> int:
     A series counts as every-day when more than 10% of its dates fall on a Saturday or Sunday, so a few
     stray weekend rows in stock data do not flip it.
     """
-    index = pd.DatetimeIndex(dates)
-    if len(index) == 0:
+    from helpers.calendar import trades_weekends
+
+    if len(pd.DatetimeIndex(dates)) == 0:
         raise ValueError("season_length needs at least one date")
-    weekend_share = float(np.mean(index.day_of_week >= 5))
-    return 7 if weekend_share > 0.10 else 5
+    return 7 if trades_weekends(dates) else 5
 
 
 def default_baselines(dates: pd.DatetimeIndex, config: "RunConfig") -> list[Forecaster]:

@@ -1,7 +1,10 @@
 """``lstm-lab`` / ``python -m helpers``: run the series, run a batch, list past runs; predict, score, retrain.
 
-Exit codes: 0 success; 2 a bad parameter (the message names it and what is allowed; nothing has run);
-1 a run failed (the message names the notebook and cell and where the partial run folder is).
+Exit codes: 0 success; 2 a bad parameter or path on the command line (the message names it and what is
+allowed; nothing has run); 1 the command ran and failed: a notebook (the message names it, the cell and the
+partial run folder), the data (a CSV that cannot be read unambiguously, bars that are not daily), the model
+(a manifest that does not match the data) or the network. Every expected failure is one message on stderr;
+a traceback is printed only with ``--debug`` (``lstm-lab --debug predict ...``).
 ``run`` prints the index.html path as the LAST line on stdout, so ``open "$(lstm-lab run ...)"`` works;
 progress bars and messages go to stderr.
 
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ from helpers.config import MODES, SOURCES, ConfigError, RunConfig
 from helpers.runfolder import DEFAULT_REPORTS
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_PARAMETER = 0, 1, 2
+MIN_MC_SAMPLES = 2                   # as RunConfig.mc_samples: one pass has no spread
 
 
 class CliError(Exception):
@@ -98,8 +103,13 @@ def config_from_run_args(args: argparse.Namespace) -> RunConfig:
 def handle_run(args: argparse.Namespace) -> int:
     from helpers.runner import NotebookFailed, preflight, run_series, select_notebooks, with_absolute_paths
 
+    _check_output_folder(args.out)
     config = with_absolute_paths(config_from_run_args(args))
+    if args.csv_path is not None:
+        _check_input_file("csv_path", args.csv_path, "an existing CSV file of prices")
     preflight(config, kernel_name=args.kernel)
+    if config.source == "csv":
+        _check_csv_prices(config)
     select_notebooks(_only(args.only), args.notebooks_dir)   # a bad --only fails here, before the run folder
     try:
         run_dir = run_series(config, out_dir=args.out, notebooks_dir=args.notebooks_dir, notebooks=_only(args.only),
@@ -139,6 +149,7 @@ def handle_batch(args: argparse.Namespace) -> int:
         raise ConfigError("mode", overrides["mode"], "set with --mode quick|full, not --set")
     if args.workers < 1:
         raise ConfigError("workers", args.workers, "a whole number of processes >= 1")
+    _check_output_folder(args.out)
     if args.csv_dir is not None:
         if args.source not in (None, "csv"):
             raise ConfigError("source", args.source, "csv (or nothing) with --csv-dir")
@@ -176,7 +187,10 @@ def add_list_command(subparsers: Any) -> None:
 def handle_list(args: argparse.Namespace) -> int:
     from helpers.report import list_runs
 
-    runs = list_runs(args.out)
+    broken: list[tuple[Path, str]] = []
+    runs = list_runs(args.out, broken=broken)
+    for folder, reason in broken:
+        print(f"skipped {folder.name}: {reason}", file=sys.stderr)
     if not runs:
         print(f"no runs in {args.out}", file=sys.stderr)
         return EXIT_OK
@@ -229,8 +243,16 @@ def handle_predict(args: argparse.Namespace) -> int:
 
     if args.steps is not None and args.steps < 1:
         raise ConfigError("steps", args.steps, "a whole number of trading days >= 1")
+    if args.samples is not None and args.samples < MIN_MC_SAMPLES:
+        raise ConfigError("samples", args.samples, f"a whole number of Monte Carlo dropout passes >= {MIN_MC_SAMPLES} "
+                                                   "(bands need a spread)")
+    if not args.model.is_dir():
+        raise ConfigError("model", str(args.model), "a model folder (<run>/model) or a run folder; "
+                                                    f"{_what_is(args.model)}")
+    _check_input_file("csv", args.csv_path, "a CSV file of daily prices")
     model_dir = _model_dir(args.model)
     out = args.out or model_dir.parent / "forecast.csv"
+    _check_output_file("out", out, "a file path for the forecast CSV, e.g. forecast.csv")
     try:
         forecast = predict_from_artifact(model_dir, args.csv_path, out_path=out, steps=args.steps,
                                          target=args.target, n_samples=args.samples)
@@ -277,6 +299,7 @@ def handle_score(args: argparse.Namespace) -> int:
     from helpers.validation import clean_prices
 
     paths = RunPaths(args.run)
+    _check_input_file("csv", args.csv_path, "a CSV file of daily prices")
     if not paths.ledger.exists():
         raise ConfigError("run", str(args.run), f"a run folder with a ledger ({paths.ledger} is missing: run "
                                                 "notebook 07_forecast or `predict --ledger` first)")
@@ -316,6 +339,9 @@ def handle_retrain(args: argparse.Namespace) -> int:
 
     if not (args.run / "config.json").exists():
         raise ConfigError("run", str(args.run), "a run folder holding config.json and model/")
+    if args.holdout < 1:
+        raise ConfigError("holdout", args.holdout, "a whole number of recent rows >= 1")
+    _check_input_file("csv", args.csv_path, "a CSV file of daily prices")
     try:
         result = retrain_if_needed(args.run, args.csv_path, force=args.force, holdout=args.holdout)
     except (ManifestMismatchError, DataSourceError, FileNotFoundError, ValueError) as err:
@@ -351,6 +377,9 @@ def handle_collect(args: argparse.Namespace) -> int:
     from helpers.data import load_prices
     from helpers.validation import clean_prices
 
+    if args.csv_path is not None:
+        _check_input_file("csv", args.csv_path, "a CSV file of daily prices")
+    _check_output_file("out", args.out, "a file path for the cleaned CSV, e.g. prices.csv")
     values = {"ticker": args.ticker, "source": "csv" if args.csv_path else args.source,
               "csv_path": args.csv_path, "start": args.start}
     config = RunConfig.from_overrides({k: v for k, v in values.items() if v is not None})
@@ -367,14 +396,21 @@ COMMANDS: list[Callable[[Any], None]] = [add_run_command, add_batch_command, add
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lstm-lab", description="Stock-price prediction with stacked RNNs, evaluated against persistence.")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of a failure, not just its message")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add_command in COMMANDS:
         add_command(subparsers)
+    for subparser in subparsers.choices.values():   # `lstm-lab predict ... --debug` works too
+        subparser.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` (default sys.argv[1:]), run the subcommand, return the exit code."""
+    """Parse ``argv`` (default sys.argv[1:]), run the subcommand, return the exit code.
+
+    Every failure becomes one message on stderr and an exit code (:func:`exit_code_for`); the traceback
+    follows only with ``--debug``.
+    """
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -383,12 +419,87 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.handler(args)
-    except ConfigError as err:
-        print(f"lstm-lab {args.command}: error: {err}", file=sys.stderr)
-        return EXIT_BAD_PARAMETER
-    except CliError as err:
-        print(f"lstm-lab {args.command}: run failed: {err}", file=sys.stderr)
-        return EXIT_FAILED
     except KeyboardInterrupt:
         print(f"lstm-lab {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 - the one place every failure becomes a message and a code
+        code = exit_code_for(err)
+        print(f"lstm-lab {args.command}: {failure_message(err)}", file=sys.stderr)
+        if args.debug:
+            traceback.print_exception(err, file=sys.stderr)
+        return code
+
+
+def exit_code_for(err: BaseException) -> int:
+    """2 for a bad parameter or path on the command line (ConfigError), 1 for everything else."""
+    return EXIT_BAD_PARAMETER if isinstance(err, ConfigError) else EXIT_FAILED
+
+
+def failure_message(err: BaseException) -> str:
+    """One message: ``error: ...`` for a bad parameter, ``run failed: ...`` for a failed run, ``failed: Type:
+    ...`` for an expected failure of data, model or files, and ``unexpected Type: ...`` (with where to look)
+    for anything else. Notes added on the way (the data source chain) follow on their own lines."""
+    if isinstance(err, ConfigError):
+        text = f"error: {err}"
+    elif isinstance(err, CliError):
+        text = f"run failed: {err}"
+    elif isinstance(err, _expected_failures()):
+        text = f"failed: {type(err).__name__}: {err}"
+    else:
+        text = (f"unexpected {type(err).__name__}: {err} (run again with --debug for the traceback, and please "
+                "report it)")
+    notes = [str(n) for n in getattr(err, "__notes__", []) or []]
+    return "\n".join([text] + ["  " + n for n in notes if n not in text])
+
+
+def _expected_failures() -> tuple[type[BaseException], ...]:
+    """Failures a command can meet in normal use: data sources, model artifacts, files and values."""
+    from helpers.artifacts import ManifestMismatchError
+    from helpers.data import DataSourceError
+
+    return (DataSourceError, ManifestMismatchError, OSError, ValueError)
+
+
+# ---------------------------------------------------------------------------------------------- path checks
+
+
+def _check_csv_prices(config: RunConfig) -> None:
+    """Read the run's CSV as notebook 01 will (local, a second): a file that cannot be read unambiguously or
+    holds bars other than daily fails here, before a run folder exists or any notebook starts."""
+    from helpers.data import load_prices
+
+    load_prices(config)
+
+
+def _check_input_file(name: str, path: Path | str, allowed: str) -> None:
+    """A path the command reads must be an existing file (a folder there is named as a folder)."""
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ConfigError(name, str(path), f"{allowed}; {_what_is(path)}")
+
+
+def _check_output_file(name: str, path: Path | str, allowed: str) -> None:
+    """A path the command writes must not be a folder, and its parent must not be a file."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ConfigError(name, str(path), f"{allowed}; {path.resolve()} is a directory")
+    parent = next((p for p in path.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ConfigError(name, str(path), f"{allowed}; {parent} is a file, not a folder")
+
+
+def _check_output_folder(path: Path | str) -> None:
+    """--out of run and batch is a folder of run folders: refuse an existing file (or a file on the way)."""
+    path = Path(path).expanduser()
+    blocking = next((p for p in [path, *path.absolute().parents] if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise ConfigError("out", str(path), f"a folder to hold run folders; {blocking} is a file")
+
+
+def _what_is(path: Path) -> str:
+    """Why ``path`` is not what was asked: missing, a directory, or another kind of file."""
+    if not path.exists():
+        return f"{path.resolve()} does not exist"
+    if path.is_dir():
+        return f"{path.resolve()} is a directory"
+    return f"{path.resolve()} is not a regular file"

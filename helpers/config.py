@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -49,9 +50,13 @@ class RunConfig:
     ticker: str = "AAPL"
     source: str = "auto"
     csv_path: str | None = None
+    csv_date_format: str | None = None   # strftime of the CSV's dates, e.g. "%d.%m.%Y" (only when not detected)
+    csv_dayfirst: bool | None = None     # the CSV's dates are day-first (31.12.2020): only for an ambiguous column
+    csv_decimal: str | None = None       # the CSV's decimal separator, "." or ",": only when no number shows it
     start: str | None = None             # ISO date, inclusive
     end: str | None = None               # ISO date, inclusive
     interval: str = "1d"
+    trading_calendar: str = "auto"       # auto (from the dates and ticker), business, daily, or an exchange: XNYS
     auto_adjust: bool = True             # yfinance: adjust OHLC for splits and dividends
     headlines_path: str | None = None    # CSV of dated headlines (timestamp,text) for sentiment features
     mode: str = "full"
@@ -144,7 +149,7 @@ class RunConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in out.items()}
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True, allow_nan=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "RunConfig":
@@ -207,6 +212,44 @@ def _is_iso_date(value: str | None) -> bool:
     return True
 
 
+def _is_date_format(value: str) -> bool:
+    """A strftime pattern naming a day, a month and a year that round-trips a date."""
+    if not isinstance(value, str) or "%d" not in value or not ({"%m", "%b", "%B"} & _directives(value)) \
+            or not ({"%Y", "%y"} & _directives(value)):
+        return False
+    try:
+        sample = dt.datetime(2001, 12, 31)
+        return dt.datetime.strptime(sample.strftime(value), value).date() == sample.date()
+    except ValueError:
+        return False
+
+
+def _is_calendar(value: str) -> bool:
+    if value == "auto":
+        return True
+    from helpers.calendar import check_calendar_name
+
+    try:
+        check_calendar_name(value)
+    except (ValueError, ImportError):
+        return False
+    return True
+
+
+def _directives(value: str) -> set[str]:
+    return {value[i:i + 2] for i in range(len(value) - 1) if value[i] == "%"}
+
+
+def _check_finite_numbers(cfg: RunConfig) -> None:
+    """NaN and infinity are no setting (and not JSON): refuse them in every number field, naming it."""
+    for f in dataclasses.fields(cfg):
+        value = getattr(cfg, f.name)
+        items = value if isinstance(value, tuple) else (value,)
+        for item in items:
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ConfigError(f.name, value, "a finite number (not NaN or infinity)")
+
+
 def _coerce_sequences(cfg: RunConfig) -> None:
     """Lists from JSON become tuples so the frozen config stays hashable and compares equal after a round trip."""
     for f in dataclasses.fields(cfg):
@@ -216,15 +259,25 @@ def _coerce_sequences(cfg: RunConfig) -> None:
 
 
 def _validate(c: RunConfig) -> None:
+    _check_finite_numbers(c)
     _check(isinstance(c.ticker, str) and c.ticker.strip() != "" and len(c.ticker) <= 32 and " " not in c.ticker,
            "ticker", c.ticker, "a non-empty symbol without spaces, e.g. 'AAPL', 'BTC-USD', '^GSPC'")
     _check(c.source in SOURCES, "source", c.source, f"one of {', '.join(SOURCES)}")
     _check(c.source != "csv" or bool(c.csv_path), "csv_path", c.csv_path, "a path to a CSV file when source='csv'")
+    _check(c.csv_date_format is None or _is_date_format(c.csv_date_format), "csv_date_format", c.csv_date_format,
+           "a strftime pattern with %d, %m (or %b) and %Y (or %y), e.g. '%d.%m.%Y', or None to detect")
+    _check(c.csv_decimal in (None, ".", ","), "csv_decimal", c.csv_decimal,
+           "'.' (1,234.5), ',' (1.234,5) or None to detect from the numbers")
+    _check(c.csv_dayfirst is None or c.csv_date_format is None, "csv_dayfirst", c.csv_dayfirst,
+           "None when csv_date_format is given (the format already fixes the order)")
     for name in ("start", "end", "val_start", "test_start"):
         _check(_is_iso_date(getattr(c, name)), name, getattr(c, name), "an ISO date YYYY-MM-DD or None")
     if c.start and c.end:
         _check(c.start < c.end, "end", c.end, f"a date after start ({c.start})")
     _check(c.interval == "1d", "interval", c.interval, "'1d' (daily bars; intraday is not supported)")
+    _check(_is_calendar(c.trading_calendar), "trading_calendar", c.trading_calendar,
+           "auto (weekends from the dates, the exchange from the ticker), business (weekdays), daily (every day), "
+           "or an exchange code known to exchange_calendars, e.g. XNYS, XLON, XETR")
     _check(c.mode in MODES, "mode", c.mode, f"one of {', '.join(MODES)}")
     _check(c.target in TARGETS, "target", c.target, f"one of {', '.join(TARGETS)}")
     bad = [f for f in c.features if f not in FEATURE_GROUPS]

@@ -38,7 +38,9 @@ from typing import Any, Callable
 import pandas as pd
 
 from helpers.atomic import atomic_write_json, atomic_write_parquet, read_json
+from helpers.calendar import choose_calendar, is_every_day
 from helpers.config import RunConfig
+from helpers.frequency import MIN_BARS, FrequencyError, infer_frequency, require_daily_bars
 from helpers.providers.base import (  # re-exported: callers catch these from helpers.data
     OFFLINE_OPTIONS,
     CredentialsError,
@@ -80,8 +82,10 @@ class PriceData:
 
     ``prices``: ``(days, columns)`` frame, ``date`` index, float columns from ``open, high, low, close, volume``.
     ``meta``: ticker, source (the one that delivered), provenance, fetched_at (ISO), start/end (first and last
-    date in the frame), rows, auto_adjust, synthetic, steps (the source chain as it happened), warnings,
-    from_cache and cache_file, requested_start/requested_end. All JSON-serialisable.
+    date in the frame), rows, auto_adjust, synthetic, frequency (:meth:`helpers.frequency.Frequency.to_dict`,
+    None when too few rows show it), calendar (:func:`helpers.calendar.choose_calendar`: ``XNYS``,
+    ``business``, ``daily``...), steps (the source chain as it happened, with what a CSV was read as and
+    the frequency), warnings, from_cache and cache_file, requested_start/requested_end. All JSON-serialisable.
     """
 
     prices: pd.DataFrame
@@ -127,7 +131,8 @@ def load_prices(config: RunConfig, *, cache_dir: Path | None = None, yf: Any = N
     ``cache_dir`` defaults to ``data/cache``; ``yf`` replaces the yfinance module (tests inject a fake);
     ``refresh=True`` skips reading the exact cache entry (a fresh download still replaces it on success);
     ``sleep`` is the wait between network retries. Raises a :class:`DataSourceError` subclass whose message
-    says what to do; its notes list the source chain.
+    says what to do (its notes list the source chain), or :class:`helpers.frequency.FrequencyError` for bars
+    that are not daily (hourly, weekly...), mixed or irregular: this version runs daily bars only.
     """
     cache = PriceCache(DEFAULT_CACHE_DIR if cache_dir is None else cache_dir)
     chain = SourceLog()
@@ -277,9 +282,11 @@ def _fetch(source: str, config: RunConfig, *, yf: Any = None,
         frame = module.fetch(config.ticker, **common)
         provenance = _alphavantage_provenance(frame)
     elif source == "csv":
-        frame = module.fetch(config.ticker, path=config.csv_path, **common)
-        provenance = module.provenance(config.csv_path, config.auto_adjust,
-                                       columns=_csv_header(config.csv_path))
+        frame = module.fetch(config.ticker, path=config.csv_path, date_format=config.csv_date_format,
+                             dayfirst=config.csv_dayfirst, decimal=config.csv_decimal, **common)
+        csv_format = frame.attrs.get("csv_format") or {}
+        provenance = module.provenance(config.csv_path, config.auto_adjust, columns=csv_format.get("columns"),
+                                       csv_format=csv_format)
     elif source == "sample":
         frame = module.fetch(config.ticker, **common)
         provenance = module.provenance(config.auto_adjust)
@@ -317,20 +324,13 @@ def _alphavantage_provenance(frame: pd.DataFrame) -> str:
     return f"Alpha Vantage {function}{tail}"
 
 
-def _csv_header(path: str | None) -> list[str] | None:
-    try:
-        return list(pd.read_csv(path, nrows=0).columns) if path else None
-    except Exception:
-        return None
-
-
 def _between(frame: pd.DataFrame, start: str | None, end: str | None) -> pd.DataFrame:
     """Rows with start <= date <= end; either bound may be None."""
     mask = pd.Series(True, index=frame.index)
     if start is not None:
         mask &= frame.index >= pd.Timestamp(start)
-    if end is not None:
-        mask &= frame.index <= pd.Timestamp(end)
+    if end is not None:   # the whole end date, whatever the time of day of its bars
+        mask &= frame.index < pd.Timestamp(end) + pd.Timedelta(days=1)
     return frame.loc[mask.to_numpy()]
 
 
@@ -469,6 +469,13 @@ def _covering_cache(cache: PriceCache, config: RunConfig, chain: SourceLog, *, f
 # ---------------------------------------------------------------------- assembling the result
 def _price_data(delivery: _Delivery, config: RunConfig, chain: SourceLog) -> PriceData:
     frame = delivery.frame
+    origin = f"CSV {config.csv_path}" if delivery.source == "csv" else delivery.source
+    frequency = _daily_frequency(frame, f"{config.ticker} from {origin}", chain)
+    exchange_ticker = None if delivery.synthetic else config.ticker   # simulated prices trade on no exchange
+    # A CSV's ticker is only a label (often the file name): a bare symbol there names no exchange.
+    bare_symbols = None if delivery.source == "csv" else "XNYS"
+    calendar = choose_calendar(frame.index, exchange_ticker, config.trading_calendar, bare_symbols=bare_symbols)
+    chain.step(f"calendar: {calendar} ({_calendar_reason(calendar, config)})")
     meta = {
         "ticker": config.ticker,
         "source": delivery.source,
@@ -483,11 +490,41 @@ def _price_data(delivery: _Delivery, config: RunConfig, chain: SourceLog) -> Pri
         "cache_file": delivery.cache_file,
         "requested_start": config.start,
         "requested_end": config.end,
+        "frequency": frequency,
+        "calendar": calendar,
         "steps": list(chain.steps),
         "warnings": list(chain.warnings),
     }
     json.dumps(meta)  # meta goes into data_report.json: fail here, not in the notebook, if it is not plain JSON
     return PriceData(prices=frame, meta=meta)
+
+
+def _daily_frequency(frame: pd.DataFrame, label: str, chain: SourceLog) -> dict[str, Any] | None:
+    """The series' bar frequency as plain JSON, logged as a step; anything but daily bars is refused here,
+    before any notebook works on it (the features, calendar and annualisation of this version assume days).
+
+    A series too short to show its frequency passes with None (the history check refuses it with numbers).
+    """
+    try:
+        frequency = infer_frequency(frame.index)
+    except FrequencyError as err:
+        if len(frame.index.unique()) >= MIN_BARS:
+            raise FrequencyError(f"{label}: {err}") from None
+        chain.step(f"frequency: not inferred ({err})")
+        return None
+    chain.step(f"frequency: {frequency.describe()}, about {frequency.bars_per_year:g} bars a year")
+    require_daily_bars(frequency, label)
+    return frequency.to_dict()
+
+
+def _calendar_reason(calendar: str, config: RunConfig) -> str:
+    if config.trading_calendar != "auto":
+        return "trading_calendar in the config"
+    if is_every_day(calendar):
+        return "the series trades at weekends"
+    if calendar == "business":
+        return ("weekdays, no exchange holidays known: set trading_calendar (e.g. XNYS) to name the exchange")
+    return f"the exchange of {config.ticker}, with its holidays"
 
 
 def _iso(value: Any) -> str | None:

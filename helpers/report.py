@@ -88,25 +88,69 @@ def headline_numbers(metrics: Mapping[str, Any] | None) -> dict[str, Any]:
 
 
 def summarize_run(run_dir: str | Path) -> RunSummary:
-    """Read a run folder's config.json and metrics.json (either may be missing or unreadable)."""
+    """Read a run folder's config.json and metrics.json (either may be missing).
+
+    Raises :class:`BrokenRunError` naming the file when one is unreadable, not JSON, or not shaped as this
+    project writes it (a list where an object belongs), so a listing can skip that folder and say why.
+    """
     paths = RunPaths(Path(run_dir))
-    config = _read_json_or_none(paths.config) or {}
-    numbers = headline_numbers(_read_json_or_none(paths.metrics))
+    config = _json_object(paths.config) or {}
+    metrics = _json_object(paths.metrics)
+    try:
+        numbers = headline_numbers(metrics)
+    except AttributeError as err:     # e.g. "test" holds a list instead of an object
+        raise BrokenRunError(f"{paths.metrics} is not shaped like metrics.json ({err})") from None
+    numbers["verdict"] = _text_or_none(numbers["verdict"])
     created = None
     if paths.config.exists():
         created = dt.datetime.fromtimestamp(paths.config.stat().st_mtime).strftime("%Y-%m-%d %H:%M")
-    return RunSummary(run_id=paths.root.name, run_dir=str(paths.root), ticker=config.get("ticker"),
-                      mode=config.get("mode"), cell=config.get("cell"), created=created, **numbers)
+    return RunSummary(run_id=paths.root.name, run_dir=str(paths.root), ticker=_text_or_none(config.get("ticker")),
+                      mode=_text_or_none(config.get("mode")), cell=_text_or_none(config.get("cell")),
+                      created=created, **numbers)
 
 
-def list_runs(out_dir: str | Path) -> list[RunSummary]:
-    """Every run folder (a folder holding config.json) directly under ``out_dir``, oldest first."""
+def list_runs(out_dir: str | Path, broken: list[tuple[Path, str]] | None = None) -> list[RunSummary]:
+    """Every run folder (a folder holding config.json) directly under ``out_dir``, oldest first.
+
+    A folder whose files cannot be read is left out, so one damaged folder never hides the others: it is
+    logged, or, when a list is passed as ``broken``, appended to it as ``(folder, reason)``.
+    """
     out_dir = Path(out_dir)
     if not out_dir.is_dir():
         return []
     folders = [p for p in out_dir.iterdir() if p.is_dir() and RunPaths(p).config.exists()]
     folders.sort(key=lambda p: (RunPaths(p).config.stat().st_mtime, p.name))
-    return [summarize_run(p) for p in folders]
+    runs = []
+    for folder in folders:
+        try:
+            runs.append(summarize_run(folder))
+        except (BrokenRunError, OSError) as err:
+            if broken is None:
+                log.warning("skipped run folder %s: %s", folder, err)
+            else:
+                broken.append((folder, str(err)))
+    return runs
+
+
+class BrokenRunError(ValueError):
+    """A run folder's config.json or metrics.json cannot be read as this project writes it."""
+
+
+def _json_object(path: Path) -> dict[str, Any] | None:
+    """The JSON object at ``path``, None when the file is absent, BrokenRunError when it is anything else."""
+    if not path.exists():
+        return None
+    try:
+        value = read_json(path)
+    except (OSError, ValueError) as err:
+        raise BrokenRunError(f"{path} is not readable JSON ({type(err).__name__}: {err})") from None
+    if not isinstance(value, dict):
+        raise BrokenRunError(f"{path} holds a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 # ---------------------------------------------------------------------------------------------- index.html
@@ -423,5 +467,5 @@ def _read_json_or_none(path: Path) -> Any:
         return None
 
 
-__all__ = ["NotebookStatus", "RunSummary", "headline_numbers", "list_runs", "summarize_run", "write_batch_summary",
-           "write_index"]
+__all__ = ["BrokenRunError", "NotebookStatus", "RunSummary", "headline_numbers", "list_runs", "summarize_run",
+           "write_batch_summary", "write_index"]

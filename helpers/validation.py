@@ -2,8 +2,9 @@
 
 The policy of :func:`clean_prices`, in the order it is applied (each fix is counted and its first dates kept):
 
-1. **Date order**: rows are sorted by date (stable).
-2. **Duplicate dates**: the last row of each date is kept (vendors append corrections).
+1. **Time order**: rows are sorted by timestamp (stable).
+2. **Duplicate timestamps** (rule ``duplicate_dates``): the last row of each timestamp is kept (vendors append
+   corrections). Bars at different times of one day are distinct bars, never duplicates.
 3. **Empty columns**: an optional column (open/high/low/volume) with no value at all is dropped.
 4. **Non-positive prices** (open/high/low/close <= 0) and negative volume become missing, then follow rules 5-7.
 5. **Leading missing rows** (before the first row with every column present) are dropped: nothing to fill from.
@@ -120,7 +121,9 @@ def _step_dict(step: CleaningStep) -> dict[str, Any]:
 
 
 def _first_dates(dates: pd.Index | list) -> tuple[str, ...]:
-    return tuple(pd.Timestamp(d).date().isoformat() for d in list(dates)[:DATES_SHOWN])
+    """ISO dates, with the time of day for intraday bars (``2024-03-01 10:30:00``)."""
+    stamps = [pd.Timestamp(d) for d in list(dates)[:DATES_SHOWN]]
+    return tuple(s.isoformat(sep=" ") if s != s.normalize() else s.date().isoformat() for s in stamps)
 
 
 def _dates_text(step: CleaningStep) -> str:
@@ -190,7 +193,7 @@ def _sort_by_date(frame: pd.DataFrame, report: CleaningReport) -> pd.DataFrame:
 def _drop_duplicate_dates(frame: pd.DataFrame, report: CleaningReport) -> pd.DataFrame:
     duplicated = frame.index.duplicated(keep="last")
     if duplicated.any():
-        report._fix("duplicate_dates", frame.index[duplicated].unique(), "kept the last row of each date",
+        report._fix("duplicate_dates", frame.index[duplicated].unique(), "kept the last row of each timestamp",
                     count=int(duplicated.sum()))
         frame = frame.loc[~duplicated]
     return frame

@@ -481,9 +481,10 @@ def test_csv_with_us_dates_dollars_and_thousands_separators(tmp_path):
 Date,Close/Last,Volume,Open,High,Low
 03/04/2024,"$1,175.10","1,000",$1170.00,"$1,180.00","$1,160.50"
 03/01/2024,"$1,170.00",900,$1160.00,"$1,171.00","$1,150.00"
+02/29/2024,"$1,160.00",800,$1150.00,"$1,161.00","$1,140.00"
 ''')
-    frame = csvfile.fetch("X", start=None, end=None, path=path)
-    assert list(frame.index) == [pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-04")]
+    frame = csvfile.fetch("X", start=None, end=None, path=path)   # 02/29 proves month-first
+    assert list(frame.index) == [pd.Timestamp("2024-02-29"), pd.Timestamp("2024-03-01"), pd.Timestamp("2024-03-04")]
     assert frame.loc["2024-03-04", "close"] == 1175.10 and frame.loc["2024-03-04", "volume"] == 1000.0
     assert frame.loc["2024-03-04", "high"] == 1180.0
 

@@ -1,0 +1,200 @@
+"""Frequency is a property of the series: inferred from timestamps, refused when mixed, daily-only for now."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.artifacts import DateGapError, check_no_date_gaps, series_calendar
+from helpers.baselines import season_length
+from helpers.calendar import (
+    choose_calendar,
+    exchange_for_ticker,
+    future_dates,
+    infer_calendar,
+    trades_weekends,
+)
+from helpers.config import RunConfig
+from helpers.data import load_prices
+from helpers.frequency import FrequencyError, UnsupportedFrequencyError, infer_frequency
+from helpers.providers import csvfile
+from helpers.validation import clean_prices
+
+
+def session_bars(days: int, minutes: int, per_day: int, open_at: str = "09:30") -> pd.DatetimeIndex:
+    """Intraday bars of US-equity-like sessions: ``per_day`` bars ``minutes`` apart from ``open_at`` on weekdays."""
+    start = pd.Timedelta(open_at + ":00")
+    return pd.DatetimeIndex([d + start + pd.Timedelta(minutes=minutes * i)
+                             for d in pd.bdate_range("2023-01-02", periods=days) for i in range(per_day)])
+
+
+def hourly_fx(n: int = 5000) -> pd.DatetimeIndex:
+    stamps = pd.date_range("2023-01-02", periods=int(n * 1.5), freq="h")
+    return stamps[stamps.day_of_week < 5][:n]
+
+
+def prices_csv(path, index: pd.DatetimeIndex, fmt: str = "%Y-%m-%d %H:%M:%S"):
+    close = 100 + np.cumsum(np.random.default_rng(0).normal(0, 0.1, len(index)))
+    lines = ["Datetime,Close"] + [f"{t.strftime(fmt)},{c:.4f}" for t, c in zip(index, close)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------------- inference
+@pytest.mark.parametrize("index, name, calendar, per_year", [
+    (pd.bdate_range("2020-01-01", periods=500), "business-daily", "weekdays", 252),
+    (pd.date_range("2020-01-01", periods=500, freq="D"), "daily", "24/7", 365),
+    (pd.date_range("2020-01-06", periods=120, freq="W-MON"), "weekly", "periodic", pytest.approx(52.18, abs=0.01)),
+    (pd.date_range("2020-01-01", periods=5000, freq="h"), "hourly", "24/7", 24 * 365),
+    (hourly_fx(), "hourly", "24/5", 24 * 260),
+    (session_bars(700, 60, 7), "hourly", "sessions", 252 * 7),
+    (session_bars(60, 5, 78), "5-minute", "sessions", 252 * 78),
+])
+def test_frequency_is_inferred_from_the_steps(index, name, calendar, per_year):
+    frequency = infer_frequency(index)
+    assert (frequency.name, frequency.calendar, frequency.bars_per_year) == (name, calendar, per_year)
+    assert frequency.bars == len(index)
+
+
+def test_a_series_mixing_daily_and_hourly_bars_is_refused_with_the_steps_found():
+    mixed = pd.bdate_range("2020-01-01", periods=300).append(pd.date_range("2021-03-01", periods=2000, freq="h"))
+    with pytest.raises(FrequencyError, match=r"mixes bar frequencies.*mostly 1d.*mostly 1h.*1h ×1,999"):
+        infer_frequency(mixed)
+
+
+def test_irregular_timestamps_are_refused():
+    seconds = np.cumsum(np.random.default_rng(1).integers(1, 100_000, 300))
+    with pytest.raises(FrequencyError, match="no regular step"):
+        infer_frequency(pd.Timestamp("2020-01-01") + pd.to_timedelta(seconds, unit="s"))
+
+
+def test_too_few_bars_cannot_show_a_frequency():
+    with pytest.raises(FrequencyError, match="from 2 distinct"):
+        infer_frequency(pd.DatetimeIndex(["2024-01-02", "2024-01-03"]))
+
+
+# ---------------------------------------------------------------------- no silent collapse, then a clear refusal
+def test_hourly_csv_keeps_its_times_and_cleaning_drops_no_bar(tmp_path):
+    index = hourly_fx(500)
+    frame = csvfile.read_price_csv(prices_csv(tmp_path / "eurusd_1h.csv", index))
+    assert frame.index.equals(pd.DatetimeIndex(index, name="date"))
+    cleaned, report = clean_prices(frame)
+    assert len(cleaned) == 500 and report.count("duplicate_dates") == 0
+
+
+def test_duplicate_timestamps_are_duplicates_and_shown_with_their_time():
+    index = session_bars(3, 60, 7)
+    frame = pd.DataFrame({"close": np.arange(1, len(index) + 2, dtype=float)},
+                         index=index.append(index[[4]]))
+    cleaned, report = clean_prices(frame)
+    assert len(cleaned) == len(index) and report.step("duplicate_dates").dates == ("2023-01-02 13:30:00",)
+
+
+@pytest.mark.parametrize("index, words", [
+    (hourly_fx(5000), r"hourly bars, 24/5 \(5,000 bars, step 1h\); this version runs daily bars only: resample"),
+    (session_bars(60, 5, 78), r"5-minute bars, sessions \(4,680 bars, step 5min\)"),
+    (pd.date_range("2015-01-05", periods=300, freq="W-MON"), r"weekly bars \(300 bars, step 7d\).*daily prices"),
+])
+def test_the_run_refuses_bars_other_than_daily_when_loading_data(tmp_path, index, words):
+    path = prices_csv(tmp_path / "bars.csv", index)
+    with pytest.raises(UnsupportedFrequencyError, match=words):
+        load_prices(RunConfig(ticker="EURUSD=X", source="csv", csv_path=str(path)))
+
+
+def test_a_mixed_csv_is_refused_when_loading_data(tmp_path):
+    index = pd.bdate_range("2020-01-01", periods=300).append(pd.date_range("2021-03-01", periods=500, freq="h"))
+    with pytest.raises(FrequencyError, match=r"X from CSV .*mixes bar frequencies"):
+        load_prices(RunConfig(ticker="X", source="csv", csv_path=str(prices_csv(tmp_path / "m.csv", index))))
+
+
+def test_daily_data_report_carries_the_frequency(tmp_path):
+    path = prices_csv(tmp_path / "d.csv", pd.bdate_range("2020-01-01", periods=60), fmt="%Y-%m-%d")
+    meta = load_prices(RunConfig(ticker="X", source="csv", csv_path=str(path))).meta
+    assert meta["frequency"]["name"] == "business-daily" and meta["frequency"]["bars_per_year"] == 252
+    assert any(step.startswith("frequency: business-daily bars") for step in meta["steps"])
+
+
+def test_daily_bars_stamped_with_a_time_are_still_daily(tmp_path):
+    index = pd.bdate_range("2020-01-01", periods=30) + pd.Timedelta(hours=16)
+    frame = csvfile.read_price_csv(prices_csv(tmp_path / "d16.csv", index))
+    assert (frame.index == frame.index.normalize()).all()
+
+
+# ---------------------------------------------------------------------- data offered to a daily model
+def test_weekly_data_offered_to_a_business_day_model_is_refused():
+    weekly = pd.date_range("2020-01-06", periods=60, freq="W-MON")
+    with pytest.raises(DateGapError, match=r"new\.csv has weekly bars.*trained on daily bars"):
+        check_no_date_gaps(weekly, {"kind": "business", "max_gap": 5, "unit": "business days"}, label="new.csv")
+
+
+def test_seven_day_weeks_offered_to_a_business_day_model_are_refused():
+    crypto = pd.date_range("2020-01-01", periods=60, freq="D")
+    with pytest.raises(DateGapError, match=r"trades 7 days a week.*business calendar"):
+        check_no_date_gaps(crypto, {"kind": "business", "max_gap": 5, "unit": "business days"}, label="new.csv")
+
+
+def test_weekday_data_offered_to_an_every_day_model_is_refused():
+    stock = pd.bdate_range("2020-01-01", periods=60)
+    with pytest.raises(DateGapError, match="no weekend bars"):
+        check_no_date_gaps(stock, {"kind": "daily", "max_gap": 2, "unit": "calendar days"}, label="new.csv")
+
+
+def test_matching_daily_data_passes_the_check():
+    stock = pd.bdate_range("2020-01-01", periods=60)
+    check_no_date_gaps(stock, series_calendar(stock), label="new.csv")
+
+
+# ---------------------------------------------------------------------- calendars
+def test_one_weekend_rule_behind_calendar_gaps_and_season_length():
+    stock = pd.bdate_range("2024-01-01", periods=60)
+    crypto = pd.date_range("2024-01-01", periods=60, freq="D")
+    stray = stock.append(pd.DatetimeIndex(["2024-03-30"]))
+    for dates, weekends in ((stock, False), (crypto, True), (stray, False)):
+        assert trades_weekends(dates) is weekends
+        assert (infer_calendar(dates) == "daily") is weekends
+        assert (series_calendar(dates)["kind"] == "daily") is weekends
+        assert (season_length(dates) == 7) is weekends
+
+
+def test_a_forecast_for_xnys_skips_christmas():
+    dates = future_dates("2024-12-24", 3, "XNYS")
+    assert list(dates) == [pd.Timestamp("2024-12-26"), pd.Timestamp("2024-12-27"), pd.Timestamp("2024-12-30")]
+    assert pd.Timestamp("2024-12-25") not in future_dates("2024-12-20", 10, "XNYS")
+
+
+def test_old_calendar_names_still_work_as_aliases():
+    assert list(future_dates("2024-12-24", 2, "business")) == [pd.Timestamp("2024-12-25"), pd.Timestamp("2024-12-26")]
+    assert list(future_dates("2024-12-24", 1, "24/7")) == [pd.Timestamp("2024-12-25")]
+
+
+def test_the_calendar_is_chosen_from_the_ticker_or_the_config():
+    stock, crypto = pd.bdate_range("2024-01-01", periods=30), pd.date_range("2024-01-01", periods=30)
+    assert infer_calendar(stock, ticker="AAPL") == "XNYS" and infer_calendar(stock) == "business"
+    assert infer_calendar(crypto, ticker="BTC-USD") == "daily"
+    assert choose_calendar(stock, "SAP.DE") == "XETR" and choose_calendar(stock, "EURUSD=X") == "business"
+    assert choose_calendar(stock, "AAPL", configured="XLON") == "XLON"
+    assert [exchange_for_ticker(t) for t in ("^GSPC", "CL=F", "7203.T")] == ["XNYS", None, "XTKS"]
+    assert exchange_for_ticker("AAPL", bare_symbols=None) is None        # a CSV's ticker is only a label
+
+
+def test_an_unknown_calendar_is_refused_naming_the_choices():
+    with pytest.raises(ValueError, match="business, daily.*XNYS"):
+        future_dates("2024-01-04", 2, "XXXX")
+
+
+def test_the_data_report_records_the_calendar_chosen(tmp_path):
+    path = prices_csv(tmp_path / "d.csv", pd.bdate_range("2020-01-01", periods=60), fmt="%Y-%m-%d")
+    assert load_prices(RunConfig(ticker="SAP.DE", source="csv", csv_path=str(path))).meta["calendar"] == "XETR"
+    assert load_prices(RunConfig(ticker="AAPL", source="csv", csv_path=str(path))).meta["calendar"] == "business"
+    assert load_prices(RunConfig(ticker="AAPL", source="sample")).meta["calendar"] == "XNYS"
+    configured = RunConfig(ticker="AAPL", source="csv", csv_path=str(path), trading_calendar="XLON")
+    assert load_prices(configured).meta["calendar"] == "XLON"
+    assert load_prices(RunConfig(ticker="FAKE", source="synthetic")).meta["calendar"] == "business"
+
+
+def test_an_unknown_trading_calendar_is_a_config_error():
+    from helpers.config import ConfigError
+
+    with pytest.raises(ConfigError, match="'trading_calendar'.*XNYS"):
+        RunConfig(trading_calendar="NYSE-ISH")
