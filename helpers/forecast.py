@@ -361,7 +361,7 @@ def forecast_ahead(model: Any, spec: Preprocessor, prices: pd.DataFrame, *, step
     levels = tuple(config.band_levels if levels is None else levels)
     n_samples = config.mc_samples if n_samples is None else int(n_samples)
     method = method or ("recursive" if spec.horizon == 1 else "direct")
-    pool = _band_residuals(kind, residuals, 1 if method == "recursive" else spec.horizon)
+    pool = _band_residuals(kind, residuals, 1 if method == "recursive" else spec.horizon) if n_samples >= 2 else None
     if method == "recursive":
         steps = int(steps or config.forecast_days)
         point = recursive_forecast(model, spec, prices, steps, headlines=headlines)
@@ -592,7 +592,8 @@ def read_new_prices(source: str | Path | pd.DataFrame, config: RunConfig) -> tup
     if isinstance(source, pd.DataFrame):
         raw, label = source, "the prices frame"
     else:
-        raw, label = read_price_csv(source, auto_adjust=config.auto_adjust), f"{source}"
+        raw, label = read_price_csv(source, auto_adjust=config.auto_adjust, date_format=config.csv_date_format,
+                                    dayfirst=config.csv_dayfirst, decimal=config.csv_decimal), f"{source}"
     cleaned, _ = clean_prices(raw)
     return cleaned, label
 
