@@ -49,13 +49,18 @@ _US_SYMBOL = re.compile(r"^[A-Z][A-Z0-9]{0,5}([.-][A-Z])?$")
 
 
 # ---------------------------------------------------------------------- reading the series
-def trades_weekends(dates: pd.DatetimeIndex | pd.Series | np.ndarray) -> bool:
-    """True when more than 10% of the dates fall on a Saturday or Sunday (crypto), so a few stray weekend
-    rows in stock data do not count. The one weekend rule of the project (calendars, gaps, season length)."""
+def weekend_share(dates: pd.DatetimeIndex | pd.Series | np.ndarray) -> float:
+    """The share of ``dates`` that fall on a Saturday or Sunday."""
     index = pd.DatetimeIndex(dates)
     if len(index) == 0:
         raise ValueError("cannot tell the trading days from no dates: load prices first")
-    return float(np.mean(index.day_of_week >= 5)) > WEEKEND_SHARE_DAILY
+    return float(np.mean(index.day_of_week >= 5))
+
+
+def trades_weekends(dates: pd.DatetimeIndex | pd.Series | np.ndarray) -> bool:
+    """True when more than 10% of the dates fall on a Saturday or Sunday (crypto), so a few stray weekend
+    rows in stock data do not count. The one weekend rule of the project (calendars, gaps, season length)."""
+    return weekend_share(dates) > WEEKEND_SHARE_DAILY
 
 
 def infer_calendar(dates: pd.DatetimeIndex | pd.Series | np.ndarray, ticker: str | None = None, *,

@@ -247,7 +247,7 @@ def check_fits_calendar(timestamps: pd.DatetimeIndex, calendar: str, label: str 
     equals five business days); a 7-day-week series (crypto) is not a business-day series, and a weekday
     series leaves holes in a model that trades every day. Too few bars to tell pass (other checks count rows).
     """
-    from helpers.calendar import is_every_day
+    from helpers.calendar import is_every_day, weekend_share
 
     stamps = pd.DatetimeIndex(timestamps).dropna().unique()
     if len(stamps) < MIN_BARS:
@@ -258,7 +258,7 @@ def check_fits_calendar(timestamps: pd.DatetimeIndex, calendar: str, label: str 
                              f"({calendar} calendar): pass daily prices of the series")
     every_day = is_every_day(calendar)
     if frequency.calendar == "24/7" and not every_day:
-        share = float(np.mean(stamps.day_of_week >= 5))
+        share = weekend_share(stamps)
         raise FrequencyError(f"{label} trades 7 days a week ({share:.0%} of its dates fall on a weekend, e.g. "
                              f"crypto) but the model was trained on the {calendar} calendar (weekdays): pass "
                              "prices of the kind of series the model was trained on, or train a model on this one")
