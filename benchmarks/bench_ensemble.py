@@ -85,6 +85,8 @@ def summarize(runs: list[dict[str, Any]], *, load_before: list[float] | None = N
                             "cpu_s_median": common.median([r["cpu_s"] for r in by[variant]]),
                             "seed_samples_per_s": common.median([r["seed_samples_per_s"] for r in by[variant]])}
     numbers["speedup_sequential_over_towers"] = common.median(pairs)
+    numbers["cpu_time_ratio_sequential_over_towers"] = common.median(
+        [s["cpu_s"] / t["cpu_s"] for t, s in zip(by["towers"], by["sequential"])])
     numbers["speedup_each_pair"] = [round(p, 3) for p in pairs]
     targets = [common.target_check("speed-up of one model of towers over seeds one after another",
                                    numbers["speedup_sequential_over_towers"], ">=", 1.0)]

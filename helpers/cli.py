@@ -239,7 +239,7 @@ def _model_dir(path: Path) -> Path:
 def handle_predict(args: argparse.Namespace) -> int:
     from helpers.artifacts import ManifestMismatchError
     from helpers.data import DataSourceError
-    from helpers.forecast import predict_from_artifact
+    from helpers.predict import predict_from_artifact
 
     if args.steps is not None and args.steps < 1:
         raise ConfigError("steps", args.steps, "a whole number of trading days >= 1")

@@ -226,7 +226,8 @@ def retrain_if_needed(run_dir: str | Path, prices: str | Path | pd.DataFrame, *,
     (tests inject a deliberately bad model).
     """
     from helpers.artifacts import build_manifest
-    from helpers.forecast import read_new_prices, run_headlines
+    from helpers.predict import read_new_prices
+    from helpers.sentiment import run_headlines
     from helpers.network import NetworkForecaster
     from helpers.splits import refit_split
     from helpers.windows import WindowGenerator

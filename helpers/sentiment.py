@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
@@ -175,3 +175,11 @@ def _exchange_local_times(timestamps: pd.Series, tz: str) -> pd.Series:
     if stamps.dt.tz is not None:
         stamps = stamps.dt.tz_convert(tz).dt.tz_localize(None)
     return stamps.dt.as_unit("ns")
+
+
+def run_headlines(config: Any) -> pd.DataFrame | None:
+    """The headlines a run's features read (``config.headlines_path`` when sentiment is among its features),
+    else None."""
+    if "sentiment" not in config.features or not config.headlines_path:
+        return None
+    return load_headlines(config.headlines_path)

@@ -6,7 +6,6 @@ TensorFlow and switches TensorFlow to deterministic kernels, and shuffling is se
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from helpers.atomic import atomic_write_json, atomic_write_parquet
-from helpers.evaluate import (SeedModels, direction_against_always_up, evaluate_run, verdict_sentence,
+from helpers.evaluate import (direction_against_always_up, evaluate_run, verdict_sentence,
                               walk_forward_evaluation)
 from helpers.runfolder import RunPaths
 from tests.test_windows import synthetic_feature_frame, tiny_config

@@ -28,6 +28,7 @@ from helpers.config import RunConfig
 from helpers.features import build_features
 from helpers.models import build_stacked_rnn
 from helpers.preprocess import Preprocessor
+from helpers.predict import predict_from_artifact, residuals_from_prices
 from helpers.providers.csvfile import read_price_csv
 from helpers.runfolder import PROJECT_ROOT, RunPaths
 from helpers.validation import clean_prices
@@ -311,7 +312,7 @@ def test_horizon_origins_keep_every_future_step_inside_the_data(setup):
 def test_predict_from_artifact_writes_forecast_csv(saved_run, setup, tmp_path):
     csv = write_csv(setup["prices"], tmp_path / "new.csv")
     out = tmp_path / "forecast.csv"
-    forecast = fc.predict_from_artifact(saved_run.model_dir, csv, out_path=out, steps=3, n_samples=6, seed=0)
+    forecast = predict_from_artifact(saved_run.model_dir, csv, out_path=out, steps=3, n_samples=6, seed=0)
     written = pd.read_csv(out, parse_dates=["date"])
     assert tuple(written.columns) == fc.FORECAST_COLUMNS
     assert len(written) == len(forecast) == 3
@@ -326,7 +327,7 @@ def test_residuals_from_new_prices_equal_the_training_windows_residuals(saved_ru
     model, manifest = load_artifact(saved_run.model_dir)
     spec = Preprocessor.from_manifest(manifest)
     features = spec.features(setup["prices"])
-    np.testing.assert_allclose(fc.residuals_from_prices(model, spec, manifest, features), residuals, rtol=1e-6)
+    np.testing.assert_allclose(residuals_from_prices(model, spec, manifest, features), residuals, rtol=1e-6)
 
 
 def test_predict_uses_a_residual_pool_stored_in_the_manifest(saved_run, setup):
@@ -335,15 +336,15 @@ def test_predict_uses_a_residual_pool_stored_in_the_manifest(saved_run, setup):
     model, manifest = load_artifact(saved_run.model_dir)
     spec = Preprocessor.from_manifest(manifest)
     stored = {**manifest, "validation_residuals": [[0.01 * (i % 5 - 2)] for i in range(30)]}
-    pool = fc.residuals_from_prices(model, spec, stored, spec.features(setup["prices"].iloc[-100:]))
+    pool = residuals_from_prices(model, spec, stored, spec.features(setup["prices"].iloc[-100:]))
     assert pool.shape == (30, 1) and pool.max() == pytest.approx(0.02)
 
 
 def test_predict_on_prices_after_the_validation_period_asks_for_them_or_dropout_bands(saved_run, setup, tmp_path):
     recent = write_csv(setup["prices"].iloc[-100:], tmp_path / "recent.csv")
     with pytest.raises(ValueError, match=r"validation days .* kind='dropout'"):
-        fc.predict_from_artifact(saved_run.model_dir, recent, tmp_path / "f.csv", steps=2, n_samples=4)
-    frame = fc.predict_from_artifact(saved_run.model_dir, recent, tmp_path / "f.csv", steps=2, n_samples=4,
+        predict_from_artifact(saved_run.model_dir, recent, tmp_path / "f.csv", steps=2, n_samples=4)
+    frame = predict_from_artifact(saved_run.model_dir, recent, tmp_path / "f.csv", steps=2, n_samples=4,
                                      kind="dropout", seed=0)
     assert len(frame) == 2 and frame["lower_80"].notna().all()
 
@@ -351,19 +352,19 @@ def test_predict_on_prices_after_the_validation_period_asks_for_them_or_dropout_
 def test_predict_refuses_a_different_target(saved_run, setup, tmp_path):
     csv = write_csv(setup["prices"], tmp_path / "new.csv")
     with pytest.raises(TargetMismatchError, match="predicts target 'log_return'"):
-        fc.predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv", target="price")
+        predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv", target="price")
 
 
 def test_predict_refuses_missing_price_columns(saved_run, setup, tmp_path):
     csv = write_csv(setup["prices"][["close"]], tmp_path / "close_only.csv")
     with pytest.raises(MissingFeatureError, match=r"lacks price column\(s\) \['high', 'low'\]"):
-        fc.predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv")
+        predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv")
 
 
 def test_predict_refuses_too_few_rows_counting_warm_up(saved_run, setup, tmp_path):
     csv = write_csv(setup["prices"].iloc[-30:], tmp_path / "short.csv")
     with pytest.raises(TooFewRowsError, match=r"has 30 rows .* warm-up plus one window of 10 rows"):
-        fc.predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv")
+        predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv")
 
 
 def test_predict_refuses_a_gap_in_the_dates(saved_run, setup, tmp_path):
@@ -371,7 +372,7 @@ def test_predict_refuses_a_gap_in_the_dates(saved_run, setup, tmp_path):
     holed = prices.drop(prices.index[-100:-88])
     csv = write_csv(holed, tmp_path / "holed.csv")
     with pytest.raises(DateGapError, match="gap"):
-        fc.predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv")
+        predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv")
 
 
 def test_each_refusal_has_its_own_message(saved_run, setup, tmp_path):
@@ -385,7 +386,7 @@ def test_each_refusal_has_its_own_message(saved_run, setup, tmp_path):
     messages = {}
     for name, (csv, kwargs) in cases.items():
         with pytest.raises(Exception) as caught:
-            fc.predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv", **kwargs)
+            predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv", **kwargs)
         messages[name] = (type(caught.value), str(caught.value))
     assert len({cls for cls, _ in messages.values()}) == 4
     assert len({text for _, text in messages.values()}) == 4
@@ -441,9 +442,9 @@ def test_the_same_predict_call_twice_writes_the_same_file(saved_run, setup, tmp_
     """Bands draw from a seed (default: the manifest's), so a repeated call reproduces its forecast exactly."""
     csv = write_csv(setup["prices"], tmp_path / "new.csv")
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
-    fc.predict_from_artifact(saved_run.model_dir, csv, out_path=first, steps=3, n_samples=6)
-    fc.predict_from_artifact(saved_run.model_dir, csv, out_path=second, steps=3, n_samples=6)
+    predict_from_artifact(saved_run.model_dir, csv, out_path=first, steps=3, n_samples=6)
+    predict_from_artifact(saved_run.model_dir, csv, out_path=second, steps=3, n_samples=6)
     assert first.read_bytes() == second.read_bytes()
     other = tmp_path / "c.csv"
-    fc.predict_from_artifact(saved_run.model_dir, csv, out_path=other, steps=3, n_samples=6, seed=123)
+    predict_from_artifact(saved_run.model_dir, csv, out_path=other, steps=3, n_samples=6, seed=123)
     assert other.read_bytes() != first.read_bytes()

@@ -18,15 +18,12 @@ import pytest
 
 papermill = pytest.importorskip("papermill")
 
-from helpers.artifacts import MANIFEST_FILE, MODEL_FILE, load_artifact  # noqa: E402
+
 from helpers.runfolder import RunPaths  # noqa: E402
 from tests.notebook_runner import run_notebook  # noqa: E402
 
 TINY = {"mode": "quick", "source": "sample", "start": "2015-01-01", "window": 10, "epochs": 2, "patience": 1,
         "units": [8], "compare_cells": ["lstm", "gru"]}
-MANIFEST_KEYS = {"format_version", "config", "feature_columns", "input_columns", "window", "horizon", "target",
-                 "scaler", "split", "training_range", "data", "calendar", "seed", "model", "versions", "training",
-                 "model_file"}
 
 pytestmark = pytest.mark.slow
 

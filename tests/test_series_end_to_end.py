@@ -86,7 +86,7 @@ def test_metrics_json_holds_both_the_evaluation_and_the_risk_section(run_folder)
 def test_predict_on_prices_cut_at_a_test_date_reproduces_the_evaluated_forecast(run_folder):
     """The deployed model is the evaluated one: `predict` with the run's model/ on the prices up to test date d
     gives the `model` column of predictions.csv for the day after d."""
-    from helpers.forecast import predict_from_artifact
+    from helpers.predict import predict_from_artifact
 
     predictions = pd.read_csv(run_folder.predictions, parse_dates=["date"])
     prices = pd.read_parquet(run_folder.prices)
