@@ -209,6 +209,7 @@ def _close_from_source_chain(ticker: str, config: PanelConfig) -> pd.Series:
 def align_panel(closes: pd.DataFrame) -> PanelData:
     """Apply :data:`ALIGNMENT_POLICY` to wide closes; return the panel with its per-ticker report."""
     closes = closes.sort_index()
+    closes.index = pd.DatetimeIndex(closes.index, name="date").normalize().as_unit("ns")
     closes = closes.loc[~closes.index.duplicated(keep="last")]
     closes = closes.where(closes > 0)             # a non-positive price is not a price
     present = closes.notna().to_numpy()

@@ -247,11 +247,38 @@ def evaluate_panel(predictions: pd.DataFrame, returns: pd.DataFrame, config: Pan
     result["by_period"] = by_period(predictions, following, rankings, config, periods)
     if closes is not None:
         result["pooled_single_ticker"] = pooled_single_ticker(predictions, closes)
-    result["daily"] = pd.DataFrame({"ic": model["daily_ic"],
-                                    "long_short_gross": model["daily_long_short"]["gross"],
-                                    "long_short_net": model["daily_long_short"]["net"]}, index=scores.index)
+    daily = {"ic": model["daily_ic"]}
+    for name, judged in judged_all.items():
+        daily[f"{name}_gross"] = judged["daily_long_short"]["gross"]
+        daily[f"{name}_net"] = judged["daily_long_short"]["net"]
+    result["daily"] = pd.DataFrame(daily, index=scores.index)
+    result["random_rankings"] = random
     result["verdict"] = verdict(result, config)
     return result
+
+
+def ranking_table(rankings: dict[str, Any]) -> pd.DataFrame:
+    """One row per ranking (name -> judged dict, as in ``result['baselines']``): IC with its interval, rank
+    IC, accuracy, long/short mean daily return and Sharpe before and after costs, turnover, random p-value."""
+    rows = []
+    for name, judged in rankings.items():
+        if not isinstance(judged, dict) or "ic" not in judged:
+            continue
+        ic, ls = judged["ic"], judged["long_short"]
+        rows.append({"ranking": name, "IC": ic["mean"], "IC low": ic["ci"][0], "IC high": ic["ci"][1],
+                     "IC > 0 share": ic["share_positive"], "rank IC": judged["rank_ic"]["mean"],
+                     "accuracy": judged["accuracy"]["mean"], "accuracy low": judged["accuracy"]["ci"][0],
+                     "accuracy high": judged["accuracy"]["ci"][1],
+                     "L/S bp/day before costs": _bp(ls["before_costs"]["mean"]),
+                     "Sharpe before costs": ls["before_costs"]["sharpe"],
+                     "L/S bp/day after costs": _bp(ls["after_costs"]["mean"]),
+                     "Sharpe after costs": ls["after_costs"]["sharpe"], "max drawdown": ls["after_costs"]["max_drawdown"],
+                     "turnover": ls["turnover"], "p (random)": ls.get("p_value_random")})
+    return pd.DataFrame(rows).set_index("ranking")
+
+
+def _bp(value: float | None) -> float | None:
+    return None if value is None else value * 1e4
 
 
 def by_period(predictions: pd.DataFrame, following: pd.DataFrame, rankings: dict[str, pd.DataFrame],
