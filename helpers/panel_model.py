@@ -104,33 +104,47 @@ def run_study(panel: PanelData, config: PanelConfig, *, verbose: int = 0,
     ``progress(period, summary)`` is called after each period (a notebook prints a line; the CLI a bar).
     """
     returns = panel.returns().to_numpy(dtype=np.float64)
-    dates = panel.closes.index
-    tickers = np.asarray(panel.tickers)
-    periods = study_periods(len(dates), config.train_days, config.trade_days, max_periods=config.max_periods)
+    periods = study_periods(len(returns), config.train_days, config.trade_days, max_periods=config.max_periods)
     frames, summaries = [], []
-    for period in periods:
-        started = time.perf_counter()
-        windows = PanelWindows(returns, period, config.window, config.target)
-        model, fit = train_period(windows, config, verbose=verbose)
-        origins, cols = windows.samples("trade")
-        scores = score_samples(model, windows, origins, cols)
-        expected = expected_return_map(model, windows, config, returns)(scores.astype(np.float64))
-        frames.append(pd.DataFrame({
-            "date": dates[origins], "ticker": tickers[cols], "score": scores.astype(np.float64),
-            "next_day_return": returns[origins + 1, cols], "expected_return": expected,
-            "period": period.index}))
-        summary = {
-            "period": period.index, "train_start": str(dates[period.start].date()),
-            "train_end": str(dates[period.train_end - 1].date()), "trade_start": str(dates[period.train_end].date()),
-            "trade_end": str(dates[period.end - 1].date()), "samples_fit": fit["samples_fit"],
-            "samples_val": fit["samples_val"], "samples_trade": int(origins.size),
-            "epochs_run": len(fit["history"].get("loss", [])), "seconds": round(time.perf_counter() - started, 2),
-            "standardizer": {"mean": windows.standardizer_.mean_, "sd": windows.standardizer_.sd_},
-            "history": fit["history"]}
-        summaries.append(summary)
-        if progress is not None:
-            progress(period, summary)
-        keras.backend.clear_session()
+    tf_log = logging.getLogger("tensorflow")
+    level = tf_log.level
+    tf_log.setLevel(logging.ERROR)   # a fresh network per period: TensorFlow's "retracing" warnings are expected
+    try:
+        for period in periods:
+            frame, summary = study_period(panel, returns, period, config, verbose=verbose)
+            frames.append(frame)
+            summaries.append(summary)
+            if progress is not None:
+                progress(period, summary)
+            keras.backend.clear_session()
+    finally:
+        tf_log.setLevel(level)
     predictions = pd.concat(frames, ignore_index=True)[list(PREDICTION_COLUMNS)] if frames else \
         pd.DataFrame(columns=PREDICTION_COLUMNS)
     return PanelStudy(predictions=predictions, periods=summaries)
+
+
+def study_period(panel: PanelData, returns: np.ndarray, period: StudyPeriod, config: PanelConfig, *,
+                 verbose: int = 0) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One study period: train on its training block, score its trading block. Returns the scores (columns
+    :data:`PREDICTION_COLUMNS`) and a summary (dates, samples, epochs, seconds, standardisation, history).
+    Periods are independent, so they may run as separate tasks."""
+    started = time.perf_counter()
+    dates, tickers = panel.closes.index, np.asarray(panel.tickers)
+    windows = PanelWindows(returns, period, config.window, config.target)
+    model, fit = train_period(windows, config, verbose=verbose)
+    origins, cols = windows.samples("trade")
+    scores = score_samples(model, windows, origins, cols)
+    expected = expected_return_map(model, windows, config, returns)(scores.astype(np.float64))
+    frame = pd.DataFrame({"date": dates[origins], "ticker": tickers[cols], "score": scores.astype(np.float64),
+                          "next_day_return": returns[origins + 1, cols], "expected_return": expected,
+                          "period": period.index})
+    summary = {
+        "period": period.index, "train_start": str(dates[period.start].date()),
+        "train_end": str(dates[period.train_end - 1].date()), "trade_start": str(dates[period.train_end].date()),
+        "trade_end": str(dates[period.end - 1].date()), "samples_fit": fit["samples_fit"],
+        "samples_val": fit["samples_val"], "samples_trade": int(origins.size),
+        "epochs_run": len(fit["history"].get("loss", [])), "seconds": round(time.perf_counter() - started, 2),
+        "standardizer": {"mean": windows.standardizer_.mean_, "sd": windows.standardizer_.sd_},
+        "history": fit["history"]}
+    return frame, summary

@@ -22,7 +22,7 @@ import logging
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -31,10 +31,12 @@ from helpers.config import ConfigError
 from helpers.notebook import LAB_RUN, configure_plotting
 from helpers.panel_config import PANEL_CONFIG_FILE, PanelConfig
 from helpers.panel_data import PanelData, load_panel
-from helpers.panel_model import PanelStudy
 from helpers.panel_windows import study_periods
 from helpers.report import _e, _page, _section
 from helpers.runfolder import DEFAULT_REPORTS, PROJECT_ROOT, RunPaths, new_run_id
+
+if TYPE_CHECKING:   # the CLI starts a run without loading TensorFlow
+    from helpers.panel_model import PanelStudy
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def start_panel_notebook(run_dir: str | os.PathLike | None, overrides: dict[str,
     return config, paths
 
 
-def write_panel_results(root: str | Path, study: PanelStudy, result: dict[str, Any], panel: PanelData,
+def write_panel_results(root: str | Path, study: "PanelStudy", result: dict[str, Any], panel: PanelData,
                         config: PanelConfig) -> Path:
     """Write the contract files of a panel run into ``root``; return the path of panel_metrics.json."""
     root = Path(root)
