@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers.config import CELLS, MODES, ConfigError, _is_iso_date, _parse_value
+from helpers.config import MODES, ConfigError, RunConfig, _check, _coerce_sequences, _is_iso_date
 
 PANEL_TARGETS = ("classification", "regression")
 PANEL_CONFIG_FILE = "panel_config.json"
@@ -61,33 +60,19 @@ class PanelConfig:
     split_year: int = 2010               # results before and from this year (the paper's edge vanished after)
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            if isinstance(getattr(self, f.name), list):
-                object.__setattr__(self, f.name, tuple(getattr(self, f.name)))
+        _coerce_sequences(self)
         _validate(self)
 
     # ------------------------------------------------------------------ construction
     @classmethod
     def for_mode(cls, mode: str = "full", **overrides: Any) -> "PanelConfig":
         """The defaults of ``mode`` ('quick': a few minutes on 14 tickers; 'full': the paper's settings)."""
-        if mode not in MODES:
-            raise ConfigError("mode", mode, f"one of {', '.join(MODES)}")
-        base: dict[str, Any] = dict(PANEL_QUICK_PRESET) if mode == "quick" else {}
-        base.update(overrides)
-        base["mode"] = mode
-        return cls.from_overrides(base)
+        _check(mode in MODES, "mode", mode, f"one of {', '.join(MODES)}")
+        return cls.from_overrides({**(PANEL_QUICK_PRESET if mode == "quick" else {}), **overrides, "mode": mode})
 
-    @classmethod
-    def from_overrides(cls, values: dict[str, Any], base: "PanelConfig | None" = None) -> "PanelConfig":
-        """Build from a dict (papermill parameters, CLI --set, JSON), rejecting unknown names and wrong types."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ConfigError(unknown[0], values[unknown[0]],
-                              f"unknown panel parameter; known parameters are {', '.join(sorted(known))}")
-        hints = typing.get_type_hints(cls)
-        parsed = {name: _parse_value(name, hints[name], value) for name, value in values.items()}
-        return dataclasses.replace(base, **parsed) if base is not None else cls(**parsed)
+    # RunConfig's parser is generic over a dataclass's fields and type hints (unknown names and wrong types
+    # raise ConfigError naming the field): reused as is, not copied.
+    from_overrides = classmethod(RunConfig.from_overrides.__func__)
 
     def replace(self, **changes: Any) -> "PanelConfig":
         """A copy with ``changes`` applied and validated."""
@@ -135,9 +120,7 @@ PANEL_QUICK_PRESET: dict[str, Any] = {
 }
 
 
-def _check(ok: bool, name: str, value: Any, allowed: str) -> None:
-    if not ok:
-        raise ConfigError(name, value, allowed)
+NETWORK_FIELDS = ("cell", "units", "dropout", "learning_rate", "batch_size", "epochs", "patience", "seed")
 
 
 def _validate(c: PanelConfig) -> None:
@@ -159,15 +142,8 @@ def _validate(c: PanelConfig) -> None:
     _check(c.max_periods is None or c.max_periods >= 1, "max_periods", c.max_periods, "None or a whole number >= 1")
     _check(c.target in PANEL_TARGETS, "target", c.target, f"one of {', '.join(PANEL_TARGETS)}")
     _check(0.0 < c.val_frac < 0.5, "val_frac", c.val_frac, "a fraction between 0 and 0.5")
-    _check(c.cell in CELLS, "cell", c.cell, f"one of {', '.join(CELLS)}")
-    _check(1 <= len(c.units) <= 4 and all(isinstance(u, int) and 1 <= u <= 1024 for u in c.units),
-           "units", list(c.units), "1 to 4 layer sizes, each a whole number from 1 to 1024")
-    _check(0.0 <= c.dropout < 0.9, "dropout", c.dropout, "a rate from 0 to below 0.9")
-    _check(0.0 < c.learning_rate <= 1.0, "learning_rate", c.learning_rate, "a positive number up to 1")
-    _check(1 <= c.batch_size <= 65536, "batch_size", c.batch_size, "a whole number from 1 to 65536")
-    _check(1 <= c.epochs <= 10000, "epochs", c.epochs, "a whole number from 1 to 10000")
-    _check(0 <= c.patience <= 1000, "patience", c.patience, "a whole number from 0 to 1000")
-    _check(0 <= c.seed < 2**31, "seed", c.seed, "a whole number from 0 to 2**31-1")
+    # The network's fields mean what they mean in RunConfig, and are checked by it (same names, same messages).
+    RunConfig(**{name: getattr(c, name) for name in NETWORK_FIELDS})
     _check(1 <= c.top_k <= 1000, "top_k", c.top_k, "a whole number of stocks per side from 1 to 1000")
     _check(0.0 <= c.cost_bps <= 1000.0, "cost_bps", c.cost_bps, "basis points per half-turn from 0 to 1000")
     _check(10 <= c.random_draws <= 100000, "random_draws", c.random_draws, "a whole number from 10 to 100000")

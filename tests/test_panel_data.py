@@ -91,7 +91,7 @@ def test_config_refuses_two_sources_and_too_short_training():
         PanelConfig(csv_path="a.csv", tickers=("A", "B"))
     with pytest.raises(ConfigError, match="train_days"):
         PanelConfig(window=240, train_days=300)
-    with pytest.raises(ConfigError, match="unknown panel parameter"):
+    with pytest.raises(ConfigError, match="unknown parameter"):
         PanelConfig.from_overrides({"windw": 3})
     assert PanelConfig.for_mode("quick").window < PanelConfig.for_mode("full").window == 240
 
@@ -101,3 +101,10 @@ def test_real_14_ticker_panel_has_no_gaps():
     closes = read_wide_csv(REAL_PANEL)
     panel = align_panel(closes)
     assert panel.closes.shape == (8313, 14) and panel.report["gap_days"].sum() == 0
+
+
+def test_network_fields_are_checked_like_run_config_fields():
+    with pytest.raises(ConfigError, match="'units'"):
+        PanelConfig(units=(0,))
+    with pytest.raises(ConfigError, match="'cell'"):
+        PanelConfig.from_overrides({"cell": "transformer"})
