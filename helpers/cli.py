@@ -380,6 +380,8 @@ def add_panel_command(subparsers: Any) -> None:
                         help="quick: short sequences and a small network; full: Fischer & Krauss's settings")
     parser.add_argument("--set", dest="set_values", action="append", metavar="KEY=VALUE", default=[],
                         help="any PanelConfig field, e.g. --set top_k=3 --set split_year=2010 (repeatable)")
+    parser.add_argument("--dask", dest="dask_address", default=None, metavar="ADDRESS",
+                        help="run the study periods as tasks on an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
     parser.add_argument("--out", type=Path, default=DEFAULT_REPORTS, help="folder of run folders (default: reports/)")
     parser.add_argument("--no-code", action="store_true", help="leave code cells out of the notebook's HTML")
     parser.add_argument("--notebooks-dir", type=Path, default=None, help="folder holding 09_panel.ipynb")
@@ -395,7 +397,7 @@ def handle_panel(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = parse_set_options(args.set_values)
     if "mode" in overrides:
         raise ConfigError("mode", overrides["mode"], "set with --mode quick|full, not --set")
-    for name in ("csv_path", "csv_dir", "tickers", "universe_path"):
+    for name in ("csv_path", "csv_dir", "tickers", "universe_path", "dask_address"):
         if getattr(args, name) is not None:
             overrides[name] = getattr(args, name)
     config = PanelConfig.for_mode(args.mode, **overrides)

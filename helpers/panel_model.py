@@ -46,7 +46,11 @@ class PanelStudy:
 
 def train_period(windows: PanelWindows, config: PanelConfig, *, verbose: int = 0) -> tuple[keras.Model, dict]:
     """Seed, build, compile and fit one study period's network; early stopping on the last ``val_frac`` of
-    its training days (by target date). Returns the model (best validation weights) and its history."""
+    its training days (by target date). Returns the model (best validation weights) and its history.
+
+    Keras' global state is cleared before seeding, so a period's weights do not depend on what ran before in
+    the process."""
+    keras.backend.clear_session()
     set_seed(config.seed)
     output = "classification" if config.target == "classification" else "regression"
     model = build_stacked_rnn(config.cell, config.units, config.dropout, 1, windows.window, 1, output=output,
@@ -106,19 +110,15 @@ def run_study(panel: PanelData, config: PanelConfig, *, verbose: int = 0,
     returns = panel.returns().to_numpy(dtype=np.float64)
     periods = study_periods(len(returns), config.train_days, config.trade_days, max_periods=config.max_periods)
     frames, summaries = [], []
-    tf_log = logging.getLogger("tensorflow")
-    level = tf_log.level
-    tf_log.setLevel(logging.ERROR)   # a fresh network per period: TensorFlow's "retracing" warnings are expected
-    try:
-        for period in periods:
-            frame, summary = study_period(panel, returns, period, config, verbose=verbose)
-            frames.append(frame)
-            summaries.append(summary)
-            if progress is not None:
-                progress(period, summary)
-            keras.backend.clear_session()
-    finally:
-        tf_log.setLevel(level)
+    if config.dask_address:
+        results = _periods_on_dask(panel, periods, config)
+    else:
+        results = (study_period(panel, returns, period, config, verbose=verbose) for period in periods)
+    for period, (frame, summary) in zip(periods, results):
+        frames.append(frame)
+        summaries.append(summary)
+        if progress is not None:
+            progress(period, summary)
     predictions = pd.concat(frames, ignore_index=True)[list(PREDICTION_COLUMNS)] if frames else \
         pd.DataFrame(columns=PREDICTION_COLUMNS)
     return PanelStudy(predictions=predictions, periods=summaries)
@@ -128,8 +128,38 @@ def study_period(panel: PanelData, returns: np.ndarray, period: StudyPeriod, con
                  verbose: int = 0) -> tuple[pd.DataFrame, dict[str, Any]]:
     """One study period: train on its training block, score its trading block. Returns the scores (columns
     :data:`PREDICTION_COLUMNS`) and a summary (dates, samples, epochs, seconds, standardisation, history).
-    Periods are independent, so they may run as separate tasks."""
+    Periods are independent, so they may run as separate tasks (:func:`study_period_task`)."""
     started = time.perf_counter()
+    tf_log = logging.getLogger("tensorflow")
+    level = tf_log.level
+    tf_log.setLevel(logging.ERROR)   # a fresh network per period: TensorFlow's "retracing" warnings are expected
+    try:
+        return _study_period(panel, returns, period, config, verbose, started)
+    finally:
+        keras.backend.clear_session()
+        tf_log.setLevel(level)
+
+
+def study_period_task(panel: PanelData, period: StudyPeriod, config: PanelConfig) -> tuple[pd.DataFrame, dict]:
+    """:func:`study_period` as a self-contained task (a Dask worker or another process)."""
+    return study_period(panel, panel.returns().to_numpy(dtype=np.float64), period, config)
+
+
+def _periods_on_dask(panel: PanelData, periods: list[StudyPeriod], config: PanelConfig):
+    """Each study period a task on the Dask scheduler at ``config.dask_address``; results in period order.
+
+    Known limit: a worker's own threads share Python's random generator, from which Keras draws the default
+    initializer seeds, so weights (hence scores) on Dask can differ from a local run's; locally the same config
+    gives the same scores."""
+    from helpers.batch import _executor
+
+    with _executor(1, config.dask_address) as executor:
+        futures = [executor.submit(study_period_task, panel, period, config) for period in periods]
+        return [future.result() for future in futures]
+
+
+def _study_period(panel: PanelData, returns: np.ndarray, period: StudyPeriod, config: PanelConfig, verbose: int,
+                  started: float) -> tuple[pd.DataFrame, dict[str, Any]]:
     dates, tickers = panel.closes.index, np.asarray(panel.tickers)
     windows = PanelWindows(returns, period, config.window, config.target)
     model, fit = train_period(windows, config, verbose=verbose)

@@ -84,3 +84,16 @@ def test_pooled_network_learns_a_planted_reversal():
     result = evaluate_panel(study.predictions, closes.pct_change(), config)
     assert result["ic"]["ci"][0] > 0
     assert result["long_short"]["p_value_random"] < 0.05
+
+
+@pytest.mark.slow
+def test_study_periods_run_as_dask_tasks_score_the_same_cells():
+    distributed = pytest.importorskip("dask.distributed")
+    panel = align_panel(synthetic_panel_closes(160, 5, seed=6))
+    local = run_study(panel, TINY)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        remote = run_study(panel, TINY.replace(dask_address=cluster.scheduler_address))
+    cells = ["date", "ticker", "next_day_return", "period"]
+    pd.testing.assert_frame_equal(local.predictions[cells], remote.predictions[cells])
+    assert remote.predictions["score"].between(0, 1).all()
+    assert [p["trade_start"] for p in remote.periods] == [p["trade_start"] for p in local.periods]
