@@ -335,5 +335,5 @@ def verdict(result: dict[str, Any], config: PanelConfig) -> str:
     pays = "earns" if net > 0 else "loses"
     return (f"The pooled {config.cell.upper()} shows {signal} (IC {ic['mean']:.3f}, 95% interval "
             f"[{lo:.3f}, {hi:.3f}]); its top/bottom-{config.top_k} portfolio {pays} {abs(net) * 1e4:.1f} bp a day "
-            f"after {config.cost_bps:g} bp costs (random-ranking p = {p:.2f} before costs), against "
+            f"after {config.cost_bps:g} bp costs (random-ranking p = {p:.3f} before costs), against "
             f"{best_net * 1e4:+.1f} bp for the best baseline ({best}).")
