@@ -59,6 +59,7 @@ class PanelConfig:
     cost_bps: float = 5.0                # cost per half-turn, basis points of the traded weight
     random_draws: int = 1000             # random rankings: the portfolio's yardstick distribution
     split_year: int = 2010               # results before and from this year (the paper's edge vanished after)
+    single_ticker_reports: str | None = None   # a reports/ folder: each ticker's own single-ticker U beside the pooled
 
     def __post_init__(self) -> None:
         _coerce_sequences(self)

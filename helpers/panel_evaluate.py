@@ -246,7 +246,8 @@ def evaluate_panel(predictions: pd.DataFrame, returns: pd.DataFrame, config: Pan
                                    for name, s in rankings.items()}
     result["by_period"] = by_period(predictions, following, rankings, config, periods)
     if closes is not None:
-        result["pooled_single_ticker"] = pooled_single_ticker(predictions, closes)
+        result["pooled_single_ticker"] = pooled_single_ticker(predictions, closes,
+                                                              single_ticker_runs(config.single_ticker_reports))
     daily = {"ic": model["daily_ic"]}
     for name, judged in judged_all.items():
         daily[f"{name}_gross"] = judged["daily_long_short"]["gross"]
@@ -303,9 +304,13 @@ def by_period(predictions: pd.DataFrame, following: pd.DataFrame, rankings: dict
     return rows
 
 
-def pooled_single_ticker(predictions: pd.DataFrame, closes: pd.DataFrame) -> list[dict[str, Any]]:
+def pooled_single_ticker(predictions: pd.DataFrame, closes: pd.DataFrame,
+                         single_ticker_u: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Per ticker: the pooled model's next-day price forecast ``close[t] (1 + expected return)`` against
-    persistence ``close[t]``: Theil's U and Diebold-Mariano on that ticker's trading days."""
+    persistence ``close[t]``: Theil's U and Diebold-Mariano on that ticker's trading days; beside it the U of
+    that ticker's own single-ticker run when ``single_ticker_u`` has one (its own test rows, see
+    :func:`single_ticker_runs`)."""
+    single_ticker_u = single_ticker_u or {}
     rows = []
     for ticker, group in predictions.groupby("ticker", sort=True):
         close = closes[ticker].reindex(group["date"]).to_numpy(float)
@@ -315,9 +320,25 @@ def pooled_single_ticker(predictions: pd.DataFrame, closes: pd.DataFrame) -> lis
         if ok.sum() < 5:
             continue
         dm = diebold_mariano(actual[ok], forecast[ok], close[ok])
+        own = single_ticker_u.get(str(ticker), {})
         rows.append({"ticker": str(ticker), "n": int(ok.sum()), "theils_u": theils_u(actual[ok], forecast[ok], close[ok]),
-                     "dm_statistic": dm.statistic, "dm_p_value": dm.p_value})
+                     "dm_statistic": dm.statistic, "dm_p_value": dm.p_value,
+                     "single_ticker_theils_u": own.get("theils_u"), "single_ticker_run": own.get("run_id")})
     return rows
+
+
+def single_ticker_runs(reports_dir: str | None) -> dict[str, dict[str, Any]]:
+    """The latest single-ticker run per ticker under ``reports_dir`` that has a Theil's U: ticker ->
+    {theils_u, run_id}. Its U is on that run's own test rows, so it sits beside the pooled U, not against it."""
+    if not reports_dir:
+        return {}
+    from helpers.report import list_runs
+
+    found: dict[str, dict[str, Any]] = {}
+    for run in list_runs(reports_dir):          # oldest first: a later run replaces an earlier one
+        if run.ticker and run.theils_u is not None:
+            found[run.ticker] = {"theils_u": run.theils_u, "run_id": run.run_id}
+    return found
 
 
 def verdict(result: dict[str, Any], config: PanelConfig) -> str:

@@ -98,3 +98,19 @@ def test_baselines_use_returns_up_to_the_origin_only():
     before, after = baseline_scores(returns), baseline_scores(changed)
     for name in before:
         pd.testing.assert_frame_equal(before[name].iloc[:300], after[name].iloc[:300])
+
+
+def test_pooled_single_ticker_view_sits_beside_each_tickers_own_run(tmp_path):
+    from helpers.panel_evaluate import pooled_single_ticker, single_ticker_runs
+
+    closes = synthetic_panel_closes(400, 3, seed=5)
+    predictions, _ = _reversal_predictions(closes, first=100)
+    run = tmp_path / "S001-2026-01-01T0000-lstm"
+    run.mkdir()
+    (run / "config.json").write_text('{"ticker": "S001", "mode": "quick", "cell": "lstm"}')
+    (run / "metrics.json").write_text('{"theils_u": {"model": 1.004}, "verdict": "v"}')
+    rows = {r["ticker"]: r for r in pooled_single_ticker(predictions, closes, single_ticker_runs(str(tmp_path)))}
+    assert rows["S001"]["single_ticker_theils_u"] == 1.004 and rows["S001"]["single_ticker_run"] == run.name
+    assert rows["S000"]["single_ticker_theils_u"] is None
+    # expected return 0: the forecast is persistence itself, so U is exactly 1
+    assert rows["S000"]["theils_u"] == pytest.approx(1.0)
