@@ -63,10 +63,10 @@ def test_windows_are_views_and_batches_gather_one_batch_at_a_time():
 
 @pytest.mark.slow
 def test_scores_up_to_a_day_do_not_change_when_later_returns_change():
-    closes = synthetic_panel_closes(200, 6, seed=4)
-    config = TINY
+    closes = synthetic_panel_closes(180, 6, seed=4)
+    config = TINY.replace(trade_days=60)            # two study periods, trading days 60-119 and 120-179
     base = run_study(align_panel(closes), config).predictions
-    cut = closes.index[120]                         # inside the second study period's trading block
+    cut = closes.index[100]                         # inside the first study period's trading block
     perturbed = closes.copy()
     perturbed.loc[perturbed.index > cut] *= np.linspace(0.5, 2.0, 6)
     changed = run_study(align_panel(perturbed), config).predictions
@@ -90,9 +90,10 @@ def test_pooled_network_learns_a_planted_reversal():
 def test_study_periods_run_as_dask_tasks_score_the_same_cells():
     distributed = pytest.importorskip("dask.distributed")
     panel = align_panel(synthetic_panel_closes(160, 5, seed=6))
-    local = run_study(panel, TINY)
+    config = TINY.replace(trade_days=60)
+    local = run_study(panel, config)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        remote = run_study(panel, TINY.replace(dask_address=cluster.scheduler_address))
+        remote = run_study(panel, config.replace(dask_address=cluster.scheduler_address))
     cells = ["date", "ticker", "next_day_return", "period"]
     pd.testing.assert_frame_equal(local.predictions[cells], remote.predictions[cells])
     assert remote.predictions["score"].between(0, 1).all()
