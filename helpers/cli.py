@@ -1,4 +1,4 @@
-"""``lstm-lab`` / ``python -m helpers``: run the series, run a batch, list past runs; predict, score, retrain.
+"""``lstm-lab`` / ``python -m helpers``: run the series, run a batch, list past runs; predict, score, retrain; panel.
 
 Exit codes: 0 success; 2 a bad parameter (the message names it and what is allowed; nothing has run);
 1 a run failed (the message names the notebook and cell and where the partial run folder is).

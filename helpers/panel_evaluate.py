@@ -354,7 +354,15 @@ def verdict(result: dict[str, Any], config: PanelConfig) -> str:
     best = max(BASELINES, key=lambda name: result["baselines"][name]["long_short"]["after_costs"]["mean"] or -1)
     best_net = result["baselines"][best]["long_short"]["after_costs"]["mean"]
     pays = "earns" if net > 0 else "loses"
+    eras = "; ".join(f"{label.replace('_', ' ')}: {_era_gross(judged['model'])}"
+                     for label, judged in result.get("by_era", {}).items())
     return (f"The pooled {config.cell.upper()} shows {signal} (IC {ic['mean']:.3f}, 95% interval "
             f"[{lo:.3f}, {hi:.3f}]); its top/bottom-{config.top_k} portfolio {pays} {abs(net) * 1e4:.1f} bp a day "
             f"after {config.cost_bps:g} bp costs (random-ranking p = {p:.3f} before costs), against "
-            f"{best_net * 1e4:+.1f} bp for the best baseline ({best}).")
+            f"{best_net * 1e4:+.1f} bp for the best baseline ({best})" + (f" ({eras})." if eras else "."))
+
+
+def _era_gross(judged: dict[str, Any]) -> str:
+    ls = judged["long_short"]
+    mean = ls["before_costs"]["mean"]
+    return "-" if mean is None else f"{mean * 1e4:+.1f} bp a day before costs, p = {ls.get('p_value_random', 1):.3f}"
