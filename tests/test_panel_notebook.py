@@ -64,3 +64,31 @@ def test_bad_panel_parameter_exits_2_before_creating_anything(tmp_path, capsys):
 def test_series_runner_never_picks_up_the_panel_notebook():
     assert (DEFAULT_NOTEBOOKS_DIR / "09_panel.ipynb").exists()
     assert "09_panel" not in existing_notebooks() and "09_panel" not in select_notebooks(None)
+
+
+def test_notebook_start_saves_the_config_and_later_overrides_apply_in_memory(tmp_path):
+    from helpers.config import ConfigError
+    from helpers.panel_config import PANEL_CONFIG_FILE, PanelConfig
+    from helpers.panel_runner import start_panel_notebook
+
+    config, paths = start_panel_notebook(tmp_path, {"mode": "quick", "csv_path": "x.csv", "top_k": 2})
+    assert PanelConfig.load(paths.root / PANEL_CONFIG_FILE) == config and config.window == 60
+    again, _ = start_panel_notebook(tmp_path, {"top_k": 3})
+    assert again.top_k == 3 and PanelConfig.load(paths.root / PANEL_CONFIG_FILE).top_k == 2
+    with pytest.raises(ConfigError, match="panel source"):
+        start_panel_notebook(tmp_path / "empty", {})
+
+
+def test_panel_check_pins_relative_paths_and_refuses_a_folder_with_one_csv(tmp_path, monkeypatch):
+    from helpers.config import ConfigError
+    from helpers.panel_config import PanelConfig
+    from helpers.panel_runner import check_panel_config
+
+    monkeypatch.chdir(tmp_path)
+    synthetic_panel_closes(300, 3).rename_axis("Date").to_csv("wide.csv")
+    checked = check_panel_config(PanelConfig.for_mode("quick", csv_path="wide.csv", train_days=150))
+    assert checked.csv_path == str(tmp_path / "wide.csv")
+    (tmp_path / "one").mkdir()
+    synthetic_panel_closes(50, 1)["S000"].rename("Close").rename_axis("Date").to_csv(tmp_path / "one" / "A.csv")
+    with pytest.raises(ConfigError, match="at least two"):
+        check_panel_config(PanelConfig(csv_dir="one"))
