@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import common
 
-BENCHES = ("windowing", "training", "ensemble", "end_to_end", "skill_panel")
+BENCHES = ("windowing", "training", "ensemble", "end_to_end", "skill_panel", "panel")
 DEFAULT_MODES = ("quick", "full")
 
 
@@ -54,8 +54,15 @@ def _skill_panel(args: argparse.Namespace) -> list[dict[str, Any]]:
     return [run_skill_panel(mode, workers=args.workers, series=series) for mode in args.modes]
 
 
+def _panel(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from bench_panel import run_real, run_synthetic
+
+    return [run_synthetic(), *(run_real(mode) for mode in args.modes)]
+
+
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
-    "windowing": _windowing, "training": _training, "ensemble": _ensemble, "end_to_end": _end_to_end, "skill_panel": _skill_panel,
+    "windowing": _windowing, "training": _training, "ensemble": _ensemble, "end_to_end": _end_to_end,
+    "skill_panel": _skill_panel, "panel": _panel,
 }
 
 

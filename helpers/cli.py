@@ -1,4 +1,4 @@
-"""``lstm-lab`` / ``python -m helpers``: run the series, run a batch, list past runs; predict, score, retrain.
+"""``lstm-lab`` / ``python -m helpers``: run the series, run a batch, list past runs; predict, score, retrain; panel.
 
 Exit codes: 0 success; 2 a bad parameter or path on the command line (the message names it and what is
 allowed; nothing has run); 1 the command ran and failed: a notebook (the message names it, the cell and the
@@ -389,8 +389,61 @@ def handle_collect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------------------------------------- panel
+
+
+def add_panel_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser("panel", help="one pooled network for many stocks (notebook 09_panel, headless)",
+                                   description="Train one network per study period on every ticker of a panel, "
+                                               "judge its cross-sectional ranking (IC, long/short after costs, "
+                                               "random rankings, reversal and momentum) into DIR/<run-id>/. Prints "
+                                               "the run's index.html path last.")
+    inputs = parser.add_mutually_exclusive_group(required=True)
+    inputs.add_argument("--csv", dest="csv_path", default=None, metavar="WIDE.csv",
+                        help="one wide CSV: a date column, then one close column per ticker")
+    inputs.add_argument("--csv-dir", default=None, metavar="DIR", help="a folder of per-ticker CSVs (ticker = name)")
+    inputs.add_argument("--tickers", default=None, help="comma-separated symbols through the cache and yfinance")
+    inputs.add_argument("--universe", dest="universe_path", default=None, metavar="FILE",
+                        help="a universe file: tickers one per line and a '# as_of: YYYY-MM-DD' line")
+    parser.add_argument("--mode", choices=MODES, default="full",
+                        help="quick: short sequences and a small network; full: Fischer & Krauss's settings")
+    parser.add_argument("--set", dest="set_values", action="append", metavar="KEY=VALUE", default=[],
+                        help="any PanelConfig field, e.g. --set top_k=3 --set split_year=2010 (repeatable)")
+    parser.add_argument("--dask", dest="dask_address", default=None, metavar="ADDRESS",
+                        help="run the study periods as tasks on an existing Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    parser.add_argument("--out", type=Path, default=DEFAULT_REPORTS, help="folder of run folders (default: reports/)")
+    parser.add_argument("--no-code", action="store_true", help="leave code cells out of the notebook's HTML")
+    parser.add_argument("--notebooks-dir", type=Path, default=None, help="folder holding 09_panel.ipynb")
+    parser.add_argument("--kernel", default="python3", help="Jupyter kernel name (default: python3)")
+    parser.set_defaults(handler=handle_panel)
+
+
+def handle_panel(args: argparse.Namespace) -> int:
+    from helpers.panel_config import PanelConfig
+    from helpers.panel_runner import run_panel
+    from helpers.runner import NotebookFailed
+
+    overrides: dict[str, Any] = parse_set_options(args.set_values)
+    if "mode" in overrides:
+        raise ConfigError("mode", overrides["mode"], "set with --mode quick|full, not --set")
+    for name in ("csv_path", "csv_dir", "tickers", "universe_path", "dask_address"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    config = PanelConfig.for_mode(args.mode, **overrides)
+    try:
+        run_dir = run_panel(config, out_dir=args.out, notebooks_dir=args.notebooks_dir, kernel_name=args.kernel,
+                            no_code=args.no_code)
+    except NotebookFailed as failure:
+        print(str(failure.run_dir / "index.html"), flush=True)
+        raise CliError(str(failure)) from failure
+    print(f"run folder: {run_dir}", file=sys.stderr)
+    print(str(run_dir / "index.html"), flush=True)
+    return EXIT_OK
+
+
 COMMANDS: list[Callable[[Any], None]] = [add_run_command, add_batch_command, add_list_command, add_predict_command,
-                                          add_score_command, add_retrain_command, add_collect_command]
+                                          add_score_command, add_retrain_command, add_collect_command,
+                                          add_panel_command]
 
 
 def build_parser() -> argparse.ArgumentParser:
