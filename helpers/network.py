@@ -9,8 +9,9 @@ and risk load is one :class:`NetworkForecaster`:
   change" (a zero log return, scaled; a probability of 0.5), so the untrained network forecasts persistence.
   Early stopping is per tower and counts the untrained start as epoch 0: a tower whose validation loss never
   improves on "no change" keeps its starting weights. Then the ensemble's departure from "no change" is shrunk
-  by the factor in [0, 1] that minimises the validation loss (a least-squares fit on the validation rows), so
-  the network moves away from persistence only as far as validation rows reward it. Test rows are never used.
+  by a factor in [0, 1] fitted on the validation rows and discounted by its own uncertainty
+  (:func:`shrinkage_factor`), so the network moves away from persistence only as far as validation rows give
+  evidence for. Test rows are never used.
 - **The forecaster surface.** ``fit(close, train_end)`` / ``predict(close, origins, horizon)`` like the
   baselines (:mod:`helpers.baselines`), plus ``predict_at``/``sample_at`` on any feature frame for bands.
 """
@@ -70,14 +71,26 @@ def _tower_losses(pred: np.ndarray, y: np.ndarray, target: str) -> np.ndarray:
 
 
 def shrinkage_factor(ensemble: np.ndarray, start: np.ndarray, y: np.ndarray) -> float:
-    """The factor ``s`` in [0, 1] minimising the squared error of ``start + s * (ensemble - start)`` on the
-    validation rows: 0 keeps persistence, 1 the ensemble as trained (least squares, clipped)."""
-    d = np.asarray(ensemble, dtype=np.float64) - start
-    r = np.asarray(y, dtype=np.float64) - start
-    denom = float(np.sum(d * d))
-    if denom <= 1e-18:
+    """How far to trust the ensemble's departure from ``start`` ("no change"): the factor ``s`` in [0, 1] of
+    ``start + s * (ensemble - start)``, fitted on the validation rows.
+
+    The least-squares coefficient ``b`` of the validation targets' departure on the ensemble's departure, shrunk
+    by its own uncertainty (positive-part James-Stein for one coefficient): ``s = b - se^2 / b``, where ``se`` is
+    the standard error of ``b``. ``s = 0`` (persistence) unless ``b`` is positive and larger than ``se`` (t > 1);
+    ``s`` approaches ``b`` as the evidence grows; never above 1. A departure that only happens to correlate
+    with the validation rows' noise is therefore mostly removed, a learnt signal is kept.
+    """
+    d = (np.asarray(ensemble, dtype=np.float64) - start).ravel()
+    r = (np.asarray(y, dtype=np.float64) - start).ravel()
+    dd = float(np.sum(d * d))
+    if dd <= 1e-18 or d.size < 3:
         return 0.0
-    return float(np.clip(np.sum(d * r) / denom, 0.0, 1.0))
+    b = float(np.sum(d * r)) / dd
+    if b <= 0:
+        return 0.0
+    residual = r - b * d
+    se2 = float(np.sum(residual * residual)) / (d.size - 1) / dd
+    return float(np.clip(b - se2 / b, 0.0, 1.0))
 
 
 # ---------------------------------------------------------------------- per-tower early stopping

@@ -48,12 +48,18 @@ def test_an_untrained_ensemble_forecasts_no_change_whatever_the_input():
     np.testing.assert_allclose(out, np.broadcast_to(start, out.shape), atol=1e-7)
 
 
-def test_shrinkage_is_the_least_squares_factor_clipped_to_zero_one():
+def test_shrinkage_keeps_a_departure_only_as_far_as_the_validation_rows_give_evidence_for_it():
     start, y = np.zeros(4), np.array([1.0, -1.0, 2.0, 0.0])
-    assert shrinkage_factor(y, start, y) == pytest.approx(1.0)
-    assert shrinkage_factor(-y, start, y) == 0.0                 # pointing the wrong way: stay at persistence
+    assert shrinkage_factor(y, start, y) == pytest.approx(1.0)            # exact: no uncertainty left
     assert shrinkage_factor(2 * y, start, y) == pytest.approx(0.5)
+    assert shrinkage_factor(-y, start, y) == 0.0                          # pointing the wrong way: persistence
     assert shrinkage_factor(start, start, y) == 0.0
+    rng = np.random.default_rng(0)
+    noise = [shrinkage_factor(rng.normal(size=300), np.zeros(300), rng.normal(size=300)) for _ in range(200)]
+    assert np.mean(np.asarray(noise) == 0.0) > 0.75                        # t <= 1 in about 84% of draws
+    assert np.mean(noise) < 0.03
+    signal = rng.normal(size=300)
+    assert shrinkage_factor(signal, np.zeros(300), 0.5 * signal + rng.normal(scale=0.5, size=300)) > 0.4
 
 
 def test_the_served_model_is_the_towers_mean_shrunk_toward_persistence():
