@@ -8,11 +8,9 @@ every ticker with its verdict, Theil's U and directional accuracy read from the 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
-import multiprocessing
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from typing import Any
 from helpers.config import ConfigError, RunConfig
 from helpers.report import headline_numbers, write_batch_summary
 from helpers.runfolder import DEFAULT_REPORTS, RunPaths
+from helpers.fanout import work_executor
 from helpers.runner import NotebookFailed, run_series, with_absolute_paths
 
 
@@ -27,7 +26,6 @@ from helpers.runner import NotebookFailed, run_series, with_absolute_paths
 # a Dask worker with several threads runs one series at a time (start workers with --nthreads 1 and scale
 # with --nworkers instead).
 _ONE_RUN_PER_PROCESS = threading.Lock()
-DASK_CONNECT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -102,7 +100,7 @@ def run_batch(configs: Sequence[RunConfig], *, workers: int = 1, dask_address: s
     rows: list[BatchRow | None] = [None] * len(configs)
     from tqdm.auto import tqdm
 
-    with _executor(workers, dask_address) as executor, \
+    with work_executor(workers, dask_address) as executor, \
             tqdm(total=len(configs), desc="batch", unit="ticker", file=sys.stderr, disable=not progress) as bar:
         futures = {executor.submit(run_one, config, **job): i for i, config in enumerate(configs)}
         for future in cf.as_completed(futures):
@@ -145,28 +143,3 @@ def _read_metrics(path: Path) -> dict[str, Any] | None:
         return read_json(path) if path.exists() else None
     except (OSError, ValueError):
         return None
-
-
-@contextlib.contextmanager
-def _executor(workers: int, dask_address: str | None) -> Iterator[cf.Executor]:
-    """A concurrent.futures executor: spawned processes, or a Dask client's executor (cluster left running)."""
-    if dask_address is None:
-        # spawn, not fork: a forked child would inherit the parent's threads (tqdm, zmq) in an unknown state.
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            yield pool
-        return
-    try:
-        from dask.distributed import Client
-    except ImportError as err:
-        raise ConfigError("dask", dask_address, "dask[distributed] installed: pip install 'dask[distributed]'") from err
-    try:
-        client = Client(dask_address, timeout=f"{DASK_CONNECT_TIMEOUT_S}s")
-    except OSError as err:
-        raise ConfigError("dask", dask_address,
-                          f"the address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786 ({err})") from err
-    try:
-        # pure=False: two configs that compare equal (the same ticker twice) are still two runs.
-        with client.get_executor(pure=False) as executor:
-            yield executor
-    finally:
-        client.close()

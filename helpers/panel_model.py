@@ -152,9 +152,9 @@ def _periods_on_dask(panel: PanelData, periods: list[StudyPeriod], config: Panel
     Known limit: a worker's own threads share Python's random generator, from which Keras draws the default
     initializer seeds, so weights (hence scores) on Dask can differ from a local run's; locally the same config
     gives the same scores."""
-    from helpers.batch import _executor
+    from helpers.fanout import work_executor
 
-    with _executor(1, config.dask_address) as executor:
+    with work_executor(1, config.dask_address) as executor:
         futures = [executor.submit(study_period_task, panel, period, config) for period in periods]
         return [future.result() for future in futures]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers import batch
+from helpers import fanout
 from helpers.batch import BatchRow, configs_from_csv_dir, configs_from_tickers, run_batch
 from helpers.config import ConfigError, RunConfig
 from tests.test_runner import FAIL_FOR_BAD_TICKER, WRITE_METRICS, fake_series, quick_config
@@ -73,7 +73,7 @@ def test_dask_cluster_gives_the_same_summary_as_local_processes(batch_setup, loc
 
 def test_an_unreachable_dask_scheduler_is_a_parameter_error(tmp_path, monkeypatch):
     pytest.importorskip("dask.distributed")
-    monkeypatch.setattr(batch, "DASK_CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(fanout, "DASK_CONNECT_TIMEOUT_S", 1.0)
     with pytest.raises(ConfigError) as caught:
         run_batch([quick_config()], dask_address="tcp://127.0.0.1:9", out_dir=tmp_path, progress=False)
     assert caught.value.field == "dask"
