@@ -222,3 +222,16 @@ def test_a_line_far_below_the_price_is_not_said_to_hug_it():
 def test_a_line_that_matches_the_same_day_does_not_trail_and_beats_persistence():
     sentence = line(PRICE, PRICE * (1 + np.random.default_rng(2).normal(0, 0.001, 300)))
     assert "It does not trail the price" in sentence and "It beats persistence" in sentence
+
+
+def test_notebook_04_prose_around_the_pitfall_asserts_nothing_the_numbers_may_contradict():
+    """The issue's contradiction: static markdown said the price-level line "hugs the actual price" while the
+    quick-mode line sat far below it. Such claims now live only in the generated sentences."""
+    from pathlib import Path
+
+    notebook = json.loads((Path(__file__).resolve().parent.parent / "notebooks" / "04_model.ipynb").read_text())
+    cells = notebook["cells"]
+    start = next(i for i, c in enumerate(cells) if "".join(c["source"]).startswith("## 9 · The pitfall"))
+    prose = " ".join("".join(c["source"]) for c in cells[start:] if c["cell_type"] == "markdown")
+    for claim in ("hugs the actual price", "line hugs", "Theil's U is above 1", "its U is about 1"):
+        assert claim not in prose, claim
