@@ -40,6 +40,8 @@ PITFALL_BUDGET: dict[str, Any] = {"units": (64, 32), "epochs": 20, "patience": 4
 # persistence" needs the Diebold-Mariano test to reject at PITFALL_ALPHA; "trails" needs the lag diagnostic's best
 # alignment at a positive shift.
 HUGS_MAPE = 5.0
+# Shifts (trading days) the pitfall's lag diagnostic tries: a price-level model can trail by several days.
+PITFALL_LAGS = range(-3, 8)
 PITFALL_ALPHA = 0.05
 
 
@@ -307,7 +309,8 @@ def price_level_pitfall(frame: pd.DataFrame, feature_columns: Sequence[str], con
     result = PitfallComparison(dates=dates, actual=actual, persistence=persistence, forecasts=forecasts)
     for label, forecast in forecasts.items():
         result.scores[label] = score_against_persistence(actual, forecast, persistence)
-        result.lags[label] = metrics.lag_diagnostic(pd.Series(actual, index=dates), pd.Series(forecast, index=dates))
+        result.lags[label] = metrics.lag_diagnostic(pd.Series(actual, index=dates), pd.Series(forecast, index=dates),
+                                                    lags=PITFALL_LAGS)
         result.checks[label] = line_checks(actual, forecast, persistence)
     return result
 
@@ -360,8 +363,9 @@ def _persistence_clause(scores: Mapping[str, Any], checks: Mapping[str, Any]) ->
 def _lag_clause(lag: Mapping[str, Any]) -> str:
     k = int(lag["best_lag"])
     if k > 0:
-        return (f"It trails the price: it lines up best with the actual price {k} day(s) earlier (lag diagnostic, "
-                f"best shift {k:+d}), the signature of a copy of yesterday's price.")
+        edge = " or more" if k == max(row["lag"] for row in lag["by_lag"]) else ""
+        return (f"It trails the price: it lines up best with the actual price {k}{edge} day(s) earlier (lag "
+                f"diagnostic, best shift {k:+d}): a late copy of past prices, not a forecast.")
     if k == 0:
         return "It does not trail the price: it lines up best with the same day's actual price (best shift 0)."
     return (f"It lines up best with the actual price {-k} day(s) LATER (best shift {k:+d}): a forecast cannot "

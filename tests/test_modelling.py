@@ -235,3 +235,10 @@ def test_notebook_04_prose_around_the_pitfall_asserts_nothing_the_numbers_may_co
     prose = " ".join("".join(c["source"]) for c in cells[start:] if c["cell_type"] == "markdown")
     for claim in ("hugs the actual price", "line hugs", "Theil's U is above 1", "its U is about 1"):
         assert claim not in prose, claim
+
+
+def test_a_best_shift_at_the_edge_of_the_shifts_tried_is_reported_as_a_lower_bound():
+    lag = {"best_lag": 2, "by_lag": [{"lag": k} for k in (-1, 0, 1, 2)]}
+    assert "2 or more day(s) earlier" in modelling._lag_clause(lag)
+    assert "1 day(s) earlier" in modelling._lag_clause({**lag, "best_lag": 1})
+    assert "LATER" in modelling._lag_clause({**lag, "best_lag": -1})
