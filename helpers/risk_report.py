@@ -27,16 +27,15 @@ TABLE_COLUMNS = ["method", "level", "n", "exceedances", "expected_rate", "rate",
                  "cc_p", "mean_var", "mean_es", "passes"]
 
 
-def run_risk(paths: RunPaths, config: RunConfig, levels: Sequence[float] = risk.DEFAULT_LEVELS,
-             model: Any = None) -> predictive.OneDayRisk:
-    """The one-day risk backtest of the run's saved model (``<run>/model/``) on its test days.
+def run_risk(paths: RunPaths, config: RunConfig,
+             levels: Sequence[float] = risk.DEFAULT_LEVELS) -> predictive.OneDayRisk:
+    """The one-day risk backtest of the run's model (``<run>/model/``) on its test days.
 
     ``config`` supplies the number of Monte Carlo dropout passes (``mc_samples``) and the seed, so a notebook's
-    overrides apply; everything else (features, split, model) is read from the run folder by
-    :func:`helpers.predictive.risk_from_run`. ``model`` replaces the saved model (e.g. one already loaded).
+    overrides apply; everything else (features, split, the model) is read from the run folder by
+    :func:`helpers.predictive.risk_from_run`, the one place that knows which model a run's numbers describe.
     """
-    return predictive.risk_from_run(paths, n_samples=config.mc_samples, seed=config.seed, levels=levels,
-                                    model=model)
+    return predictive.risk_from_run(paths, n_samples=config.mc_samples, seed=config.seed, levels=levels)
 
 
 def risk_manager_reading(table: pd.DataFrame, significance: float = 0.05) -> str:

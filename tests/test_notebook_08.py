@@ -1,4 +1,4 @@
-"""Notebook 08_risk runs under papermill after 01, 03 and 04 (quick mode, tiny network); asserts on its files.
+"""Notebook 08_risk runs under papermill after 01, 03, 04 and 06 (quick mode, tiny network); asserts on its files.
 
 Each execution starts a Jupyter kernel, so the test is slow. Source 'sample': no network.
 """
@@ -17,7 +17,7 @@ from helpers.runfolder import RunPaths  # noqa: E402
 from tests.notebook_runner import run_notebook  # noqa: E402
 
 TINY = {"mode": "quick", "source": "sample", "start": "2012-01-01", "epochs": 1, "units": [4], "window": 10,
-        "compare_cells": ["lstm"], "mc_samples": 8, "seeds": 1}
+        "compare_cells": ["lstm"], "mc_samples": 8, "seeds": 1, "walk_forward_folds": 1}
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def risk_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("notebook_08")
     run_dir = base / "run"
     run_notebook("01_collect", run_dir, TINY, base / "01.ipynb")
-    for stem in ("03_featurize", "04_model"):
+    for stem in ("03_featurize", "04_model", "06_evaluate"):   # model/ is the run's model: 06 saves it last
         run_notebook(stem, run_dir, {}, base / f"{stem}.ipynb")
     executed = run_notebook("08_risk", run_dir, {"mc_samples": 6}, base / "08_risk.ipynb")
     return RunPaths(run_dir), executed
@@ -38,6 +38,7 @@ def test_notebook_08_writes_the_risk_backtest_into_metrics_and_risk_json(risk_ru
     metrics = json.loads(paths.metrics.read_text())
     risk = metrics["risk"]
     assert risk == json.loads((paths.root / RISK_FILE).read_text())
+    assert "test" in metrics and "verdict" in metrics          # 06's results are kept beside the risk entry
     table = pd.DataFrame(risk["table"])
     assert sorted(set(table["method"])) == ["garch", "historical", "model"]
     assert sorted(set(table["level"])) == [0.95, 0.99]
