@@ -1,7 +1,5 @@
-"""Notebook 08_risk runs under papermill after 01, 03, 04 and 06 (quick mode, tiny network); asserts on its files.
-
-Each execution starts a Jupyter kernel, so the test is slow. Source 'sample': no network.
-"""
+"""08_risk under papermill with tiny settings (quick mode, embedded sample, one 4-unit seed): the files it writes,
+the overrides it applies, the sentences it shows, and its size as one lesson."""
 
 from __future__ import annotations
 
@@ -14,7 +12,7 @@ papermill = pytest.importorskip("papermill")
 
 from helpers.predictive import RISK_FILE  # noqa: E402
 from helpers.runfolder import RunPaths  # noqa: E402
-from tests.notebook_runner import run_notebook  # noqa: E402
+from tests.notebook_runner import run_after_collect, run_notebook  # noqa: E402
 
 TINY = {"mode": "quick", "source": "sample", "start": "2012-01-01", "epochs": 1, "units": [4], "window": 10,
         "compare_cells": ["lstm"], "mc_samples": 8, "seeds": 1, "walk_forward_folds": 1}
@@ -24,13 +22,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def risk_run(tmp_path_factory):
+    """08 after 01, 03, 04 and 06: model/ is the run's model, which 06 saves last."""
     base = tmp_path_factory.mktemp("notebook_08")
-    run_dir = base / "run"
-    run_notebook("01_collect", run_dir, TINY, base / "01.ipynb")
-    for stem in ("03_featurize", "04_model", "06_evaluate"):   # model/ is the run's model: 06 saves it last
-        run_notebook(stem, run_dir, {}, base / f"{stem}.ipynb")
-    executed = run_notebook("08_risk", run_dir, {"mc_samples": 6}, base / "08_risk.ipynb")
-    return RunPaths(run_dir), executed
+    run_dir = run_after_collect(base, TINY, ["03_featurize", "04_model", "06_evaluate"])
+    return RunPaths(run_dir), run_notebook("08_risk", run_dir, {"mc_samples": 6}, base / "08_risk.ipynb")
 
 
 def test_notebook_08_writes_the_risk_backtest_into_metrics_and_risk_json(risk_run):
