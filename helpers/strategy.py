@@ -129,7 +129,7 @@ def _series(name: str, values, n: int | None) -> np.ndarray:
 
 def trading_days_per_year(dates) -> int:
     """Trading days per year of a daily series: 365 when it trades at weekends (crypto), else 252."""
-    return TRADING_DAYS_PER_YEAR[infer_calendar(dates)]
+    return TRADING_DAYS_PER_YEAR["daily" if infer_calendar(dates) == "daily" else "business"]
 
 
 def strategy_backtest(dates, actual, previous, forecast, *, mode: str = "long_flat", cost_bps: float = 5.0,
