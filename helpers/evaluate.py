@@ -23,7 +23,7 @@ from helpers.backtest import walk_forward
 from helpers.config import RunConfig
 from helpers.runfolder import RunPaths
 from helpers.splits import fold_part_split, walk_forward_folds
-from helpers.strategy import strategy_backtest
+from helpers.strategy import CHANCE_DRAWS, strategy_backtest
 from helpers.windows import WindowGenerator
 
 log = logging.getLogger(__name__)
@@ -128,12 +128,16 @@ def score_one_step(actual: np.ndarray, forecasts: dict[str, np.ndarray], previou
     }
 
 
-def direction_against_always_up(actual: np.ndarray, forecast: np.ndarray, previous: np.ndarray) -> dict[str, Any]:
-    """The model's directional accuracy beside the share of up days and of its own "up" calls.
+def direction_against_always_up(actual: np.ndarray, forecast: np.ndarray, previous: np.ndarray,
+                                alpha: float = 0.05) -> dict[str, Any]:
+    """The model's directional accuracy beside calling "up" every day, on the same days, with a test.
 
     A forecaster that calls "up" every day scores the share of up days, so in a rising test period a network
     that has learnt the drift (and nothing else) beats 50% and its interval can exclude it. The fair bar is
-    ``always_up`` on the same scored days (neither flat forecast nor flat close), not the coin flip.
+    ``always_up`` on the same scored days (neither flat forecast nor flat close), not the coin flip. The two
+    differ only on the days the model called "down": ``model_only`` of them fell (the model right, always-up
+    wrong), ``always_up_only`` rose. ``mcnemar_p`` is the exact McNemar test on those days
+    (:func:`helpers.metrics.mcnemar_exact`); the sentence claims a difference only when it rejects at ``alpha``.
     """
     da = metrics.directional_accuracy(actual, forecast, previous)
     realised = np.sign(np.asarray(actual, float) - np.asarray(previous, float))
@@ -142,23 +146,41 @@ def direction_against_always_up(actual: np.ndarray, forecast: np.ndarray, previo
     n = int(scored.sum())
     up_days = float(np.mean(realised[scored] > 0)) if n else float("nan")
     up_calls = float(np.mean(called[scored] > 0)) if n else float("nan")
+    down_calls = scored & (called < 0)
+    model_only = int(np.sum(down_calls & (realised < 0)))
+    always_up_only = int(np.sum(down_calls & (realised > 0)))
+    p_value = metrics.mcnemar_exact(model_only, always_up_only)
     return {"model": da.value, "always_up": up_days, "up_call_share": up_calls, "n": n,
-            "sentence": direction_sentence(da.value, up_days, up_calls)}
+            "model_only": model_only, "always_up_only": always_up_only, "mcnemar_p": p_value,
+            "sentence": direction_sentence(da.value, up_days, up_calls, p_value, alpha=alpha)}
 
 
-def direction_sentence(model_da: float, up_days: float, up_calls: float) -> str:
-    """One plain sentence: how the model's direction calls compare with calling "up" every day."""
+# A model calling "up" (or "down") on at least this share of days is, in effect, calling the drift.
+ONE_SIDED_CALLS = 0.9
+
+
+def direction_sentence(model_da: float, up_days: float, up_calls: float, mcnemar_p: float,
+                       alpha: float = 0.05) -> str:
+    """One plain sentence: how the model's direction calls compare with calling "up" every day.
+
+    The wording follows the exact McNemar test on the days the two differ (``mcnemar_p``): "adds something
+    beyond the drift" only when it rejects at ``alpha`` in the model's favour, "worse than" only when it
+    rejects the other way; otherwise no difference is claimed.
+    """
     if np.isnan(model_da) or np.isnan(up_days):
         return "No day had both a called and a realised direction, so directional accuracy is undefined."
     base = (f"The close rose on {up_days:.0%} of the scored test days and the model called \"up\" on "
             f"{up_calls:.0%} of them: calling \"up\" every day would score {up_days:.3f} against the model's "
-            f"{model_da:.3f}")
-    if up_calls >= 0.9 or up_calls <= 0.1:
+            f"{model_da:.3f} (exact McNemar test on the days the two calls differ: p = {mcnemar_p:.2g})")
+    if mcnemar_p < alpha and model_da > up_days:
+        return base + f", so its calls add something beyond the drift (significant at {alpha:.0%})."
+    if mcnemar_p < alpha:
+        return base + f", so its calls are worse than calling \"up\" every day (significant at {alpha:.0%})."
+    if up_calls >= ONE_SIDED_CALLS or up_calls <= 1 - ONE_SIDED_CALLS:
         return base + (", and the model made nearly the same call every day, so its directional accuracy "
                        "reflects the market's drift rather than a skill at timing moves.")
-    if model_da > up_days:
-        return base + ", so its calls add something beyond the drift (check the interval before trusting it)."
-    return base + ", so its calls add nothing beyond the drift."
+    return base + (f", a difference chance explains at the {alpha:.0%} level: its calls add nothing measurable "
+                   "beyond the drift.")
 
 
 def seed_metrics(seeds: SeedModels, actual: np.ndarray, persistence: np.ndarray,
@@ -307,7 +329,7 @@ def evaluate_run(paths: RunPaths, config: RunConfig, *, replaced: dict[str, Any]
     strategies = {}
     for mode in ("long_flat", "long_short"):
         strategies[mode] = strategy_backtest(dates, actual[:, 0], previous, one_step["model"], mode=mode,
-                                             cost_bps=config.cost_bps)
+                                             cost_bps=config.cost_bps, chance_draws=CHANCE_DRAWS, seed=config.seed)
     out["strategy"] = {mode: s.to_dict() for mode, s in strategies.items()}
 
     importance = feature_importance(network.model, windows, n_repeats=3 if config.mode == "quick" else 10,

@@ -53,7 +53,7 @@ from helpers.windows import WindowGenerator
 __all__ = [
     "recursive_forecast", "recursive_paths", "recursive_forecasts_at", "direct_forecast", "direct_samples",
     "mc_dropout_samples", "mc_price_samples", "band_name", "quantile_bands", "forecast_frame", "forecast_ahead",
-    "fit_direct_model", "coverage_tables", "write_forecast", "band_coverage", "coverage_sentence",
+    "fit_direct_model", "coverage_tables", "write_coverage", "write_forecast", "band_coverage", "coverage_sentence",
     "coverage_by_band", "error_by_horizon", "horizon_origins", "actual_paths", "weights_fingerprint",
     "synthetic_bar", "forecasts_as_of", "model_outputs", "reseed_dropout", "trading_dates_after",
     "validation_residuals", "FORECAST_COLUMNS", "KINDS",
@@ -483,24 +483,40 @@ def band_coverage(actual: np.ndarray, bands: dict[str, np.ndarray]) -> pd.DataFr
     return pd.DataFrame(rows, columns=["band", "nominal", "step", "coverage", "n", "gap"])
 
 
-def coverage_sentence(coverage: pd.DataFrame) -> str:
-    """One sentence per band: how often it held the actual price, and how far that is from nominal."""
+def coverage_sentence(coverage: pd.DataFrame, alpha: float = 0.05) -> str:
+    """One sentence per band: how often it held the actual price, and whether that is consistent with its
+    nominal level, chosen by an exact binomial test of the one-step hits (:func:`helpers.metrics.coverage_test`;
+    later steps' hits overlap and are not independent, so they are shown averaged but not tested)."""
     parts = []
     for name, rows in coverage.groupby("band", sort=False):
         nominal = float(rows["nominal"].iloc[0])
+        first = rows.sort_values("step").iloc[0]
+        n = int(first["n"])
+        test = metrics.coverage_test(int(round(float(first["coverage"]) * n)), n, nominal, alpha=alpha)
         cov = float(np.average(rows["coverage"], weights=rows["n"])) if rows["n"].sum() else math.nan
-        n = int(rows["n"].iloc[0])
-        gap = 100.0 * (cov - nominal)
-        if abs(gap) < 5.0:
-            verdict = "close to nominal"
-        elif gap < 0:
-            verdict = "too narrow: the bands understate the risk"
-        else:
-            verdict = "too wide: the bands overstate the risk"
-        where = (f"at steps 1-{int(rows['step'].max())} (averaged)" if len(rows) > 1 else "one step ahead")
-        parts.append(f"The {nominal:.0%} band held the actual price on {cov:.0%} of {n} test rows {where}, "
-                     f"{abs(gap):.0f} points {'below' if gap < 0 else 'above'} nominal ({verdict}).")
+        where = (f"one step ahead ({cov:.0%} averaged over steps 1-{int(rows['step'].max())})" if len(rows) > 1
+                 else "one step ahead")
+        parts.append(f"The {nominal:.0%} band held the actual price on {test['coverage']:.0%} of {n} test rows {where}: "
+                     f"{test['wording']} (exact binomial test against {nominal:.0%}, p = {test['p_value']:.2g}).")
     return " ".join(parts)
+
+
+def write_coverage(paths: Any, tables: dict[str, dict[str, pd.DataFrame]]) -> Path:
+    """``coverage.json`` of the run: for each model (``{"one-step": {kind: table}, ...}``) and band kind, each
+    band's coverage over its steps and the one-step test (:func:`helpers.metrics.coverage_test`)."""
+    from helpers.atomic import atomic_write_json
+
+    payload: dict[str, Any] = {}
+    for model, kinds in tables.items():
+        for kind, table in kinds.items():
+            entry: dict[str, Any] = {"coverage": coverage_by_band(table), "tests": {}}
+            for name, rows in table.groupby("band", sort=False):
+                first = rows.sort_values("step").iloc[0]
+                n = int(first["n"])
+                entry["tests"][str(name)] = metrics.coverage_test(int(round(float(first["coverage"]) * n)), n,
+                                                                  float(first["nominal"]))
+            payload[f"{model} model, {kind} bands"] = entry
+    return atomic_write_json(paths.coverage, payload)
 
 
 def coverage_by_band(coverage: pd.DataFrame) -> dict[str, float]:

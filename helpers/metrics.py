@@ -17,7 +17,7 @@ from scipy import stats
 
 __all__ = [
     "mse", "rmse", "mae", "mape", "mase", "theils_u", "DirectionalAccuracy", "directional_accuracy",
-    "wilson_interval", "binomial_p_value", "DMResult", "diebold_mariano", "score_forecasts",
+    "wilson_interval", "binomial_p_value", "mcnemar_exact", "coverage_test", "COVERAGE_VERDICTS", "DMResult", "diebold_mariano", "score_forecasts",
     "lag_diagnostic", "error_by_horizon",
 ]
 
@@ -165,6 +165,47 @@ def binomial_p_value(hits: int, n: int, p: float = 0.5) -> float:
     if n == 0:
         return float("nan")
     return float(stats.binomtest(hits, n, p, alternative="two-sided").pvalue)
+
+
+def mcnemar_exact(a_only: int, b_only: int) -> float:
+    """Exact McNemar test of two forecasters' hit rates on the same days: two-sided p-value.
+
+    Only the days where exactly one of the two is right carry information: ``a_only`` days only forecaster A
+    was right, ``b_only`` days only B. If both are equally good, each such day is a coin flip, so the p-value
+    is the exact binomial test of ``a_only`` out of ``a_only + b_only`` against 1/2 (1.0 when no day differs).
+    """
+    a_only, n = _counts(a_only, int(a_only) + int(b_only))
+    if n == 0:
+        return 1.0
+    return float(stats.binomtest(a_only, n, 0.5, alternative="two-sided").pvalue)
+
+
+# Wordings of coverage_test's verdict, for sentences about bands and VaR: chosen by the test, never by a gap.
+COVERAGE_VERDICTS = {
+    "holds": "consistent with its nominal level",
+    "too_narrow": "too narrow: it held the price less often than promised (understates the risk)",
+    "too_wide": "too wide: it held the price more often than promised (overstates the risk)",
+}
+
+
+def coverage_test(inside: int, n: int, nominal: float, alpha: float = 0.05) -> dict:
+    """Does a band that should hold the actual value ``nominal`` of the time hold it that often?
+
+    Exact two-sided binomial test of ``inside`` hits out of ``n`` days against ``nominal``. ``verdict`` is
+    ``"holds"`` unless the test rejects at ``alpha``, then ``"too_narrow"`` (fewer hits than nominal) or
+    ``"too_wide"``; ``wording`` is its phrase from COVERAGE_VERDICTS. The test treats days as independent:
+    pass one-step coverage (overlapping multi-step hits are correlated and would make it reject too often).
+    Returns inside, n, coverage, nominal, p_value, alpha, verdict, wording.
+    """
+    inside, n = _counts(inside, n)
+    if not 0 < nominal < 1:
+        raise ValueError(f"nominal must be the band's promised coverage strictly between 0 and 1, got {nominal!r}")
+    if n == 0:
+        raise ValueError("no day to judge the band on: coverage needs at least one day with an actual value")
+    p_value = float(stats.binomtest(inside, n, nominal, alternative="two-sided").pvalue)
+    verdict = "holds" if p_value >= alpha else ("too_narrow" if inside / n < nominal else "too_wide")
+    return {"inside": inside, "n": n, "coverage": inside / n, "nominal": float(nominal), "p_value": p_value,
+            "alpha": float(alpha), "verdict": verdict, "wording": COVERAGE_VERDICTS[verdict]}
 
 
 # ---------------------------------------------------------------------- Diebold-Mariano

@@ -31,6 +31,19 @@ CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
 TUTORIAL_LABEL = "price target, scaler fitted on all rows (tutorial)"
 CAREFUL_LABEL = "log-return target, train-only scaler (this project)"
 
+# The tutorial model's own network and budget, the same in quick and full mode: the two-layer LSTM the tutorials
+# use, trained long enough to converge, so the pitfall shows whatever the run's budget (about 10 s on 3,000 days).
+PITFALL_BUDGET: dict[str, Any] = {"units": (64, 32), "epochs": 20, "patience": 4}
+
+# The thresholds that choose the pitfall's words. A line "hugs the price" when it stays within HUGS_MAPE percent
+# of it on average (on a chart of a few years, a few percent is the width of the line); "worse/better than
+# persistence" needs the Diebold-Mariano test to reject at PITFALL_ALPHA; "trails" needs the lag diagnostic's best
+# alignment at a positive shift.
+HUGS_MAPE = 5.0
+# Shifts (trading days) the pitfall's lag diagnostic tries: a price-level model can trail by several days.
+PITFALL_LAGS = range(-3, 8)
+PITFALL_ALPHA = 0.05
+
 
 # ---------------------------------------------------------------------- one model on the validation rows
 def price_forecasts(windows: WindowGenerator, model: Any, split: str = "val") -> np.ndarray:
@@ -215,7 +228,8 @@ class PitfallComparison:
 
     ``dates`` are the step-1 target dates; ``actual``, ``persistence`` and each of ``forecasts`` (label ->
     values) are price arrays ``(samples,)``. ``scores``: label -> :func:`score_against_persistence`;
-    ``lags``: label -> :func:`helpers.metrics.lag_diagnostic`.
+    ``lags``: label -> :func:`helpers.metrics.lag_diagnostic`; ``checks``: label -> :func:`line_checks`
+    (the numbers the sentences are chosen by).
     """
 
     dates: pd.DatetimeIndex
@@ -224,6 +238,7 @@ class PitfallComparison:
     forecasts: dict[str, np.ndarray]
     scores: dict[str, dict[str, Any]] = field(default_factory=dict)
     lags: dict[str, dict[str, Any]] = field(default_factory=dict)
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def table(self) -> pd.DataFrame:
         """One row per model: Theil's U, RMSE and persistence's RMSE (price units), the lag whose shifted
@@ -239,15 +254,9 @@ class PitfallComparison:
         return {"persistence": self.persistence, **self.forecasts}
 
     def summary(self) -> str:
-        """A few sentences with this run's numbers: each model's Theil's U and MAPE, and whether it trails."""
-        lines = []
-        for label, s in self.scores.items():
-            trail = ("closest to the actual price shifted by "
-                     f"{self.lags[label]['best_lag']:+d} day(s)" if self.lags[label]["best_lag"] != 0
-                     else "closest to the same day's actual price")
-            lines.append(f"- **{label}**: Theil's U {s['theils_u']:.2f}, MAPE {s['mape']:.2f}% "
-                         f"(persistence {s['persistence_mape']:.2f}%), {trail}.")
-        return "\n".join(lines)
+        """One bullet per model, every clause chosen by a named test or threshold (:func:`describe_line`)."""
+        return "\n".join(f"- **{label}**: {describe_line(self.scores[label], self.lags[label], self.checks[label])}"
+                         for label in self.forecasts)
 
     def lag_chart_data(self, label: str) -> dict[str, Any]:
         """The lag diagnostic of ``label`` in the shape ``plots.lag_chart`` draws: ``lags``, ``rmse``,
@@ -258,7 +267,8 @@ class PitfallComparison:
         """Plain JSON: the validation rows, and per model its scores and lag diagnostic."""
         return {"first_date": self.dates[0].date().isoformat(), "last_date": self.dates[-1].date().isoformat(),
                 "samples": int(len(self.dates)),
-                "models": {label: {"scores": self.scores[label], "lag_diagnostic": self.lags[label]}
+                "models": {label: {"scores": self.scores[label], "lag_diagnostic": self.lags[label],
+                                   "checks": self.checks[label]}
                            for label in self.forecasts}}
 
 
@@ -271,15 +281,17 @@ def lag_chart_data(diagnostic: Mapping[str, Any]) -> dict[str, Any]:
 
 def price_level_pitfall(frame: pd.DataFrame, feature_columns: Sequence[str], config: RunConfig, *,
                         careful: tuple[WindowGenerator, Any] | None = None, scaler_kind: str = "minmax",
-                        verbose: int = 0) -> PitfallComparison:
+                        budget: Mapping[str, Any] | None = None, verbose: int = 0) -> PitfallComparison:
     """The tutorial's price-level model against this project's log-return model, same network and budget,
     scored on the same validation rows beside persistence, each with its lag diagnostic.
 
     ``careful``: an already trained ``(windows, model)`` with the log-return target and train-only scaling
     (the notebook's main model), reused instead of training again; ignored unless its target is log_return.
+    The tutorial model trains with :data:`PITFALL_BUDGET` (``budget`` replaces it), not the run's budget, so the
+    pitfall shows in quick mode too.
     """
     tutorial_windows, tutorial = tutorial_price_model_with_leaky_scaler(
-        frame, feature_columns, config, scaler_kind=scaler_kind, verbose=verbose)
+        frame, feature_columns, pitfall_config(config, budget), scaler_kind=scaler_kind, verbose=verbose)
     if careful is None or careful[0].target != "log_return":
         careful_config = config.replace(target="log_return")
         careful_windows = WindowGenerator(frame, feature_columns, careful_config)
@@ -297,8 +309,67 @@ def price_level_pitfall(frame: pd.DataFrame, feature_columns: Sequence[str], con
     result = PitfallComparison(dates=dates, actual=actual, persistence=persistence, forecasts=forecasts)
     for label, forecast in forecasts.items():
         result.scores[label] = score_against_persistence(actual, forecast, persistence)
-        result.lags[label] = metrics.lag_diagnostic(pd.Series(actual, index=dates), pd.Series(forecast, index=dates))
+        result.lags[label] = metrics.lag_diagnostic(pd.Series(actual, index=dates), pd.Series(forecast, index=dates),
+                                                    lags=PITFALL_LAGS)
+        result.checks[label] = line_checks(actual, forecast, persistence)
     return result
+
+
+def pitfall_config(config: RunConfig, budget: Mapping[str, Any] | None = None) -> RunConfig:
+    """``config`` with the tutorial model's own network and budget (:data:`PITFALL_BUDGET`), whatever the mode."""
+    return config.replace(**dict(PITFALL_BUDGET if budget is None else budget))
+
+
+def line_checks(actual: np.ndarray, forecast: np.ndarray, persistence: np.ndarray) -> dict[str, Any]:
+    """The numbers the pitfall's sentences are chosen by, for one forecast line of prices ``(samples,)``:
+    ``mape`` (%), ``level_correlation`` (of the price levels), ``mean_offset`` (mean of forecast/actual - 1:
+    negative sits below the price), ``dm_statistic`` / ``dm_p_value`` (Diebold-Mariano against persistence,
+    squared errors; a negative statistic means smaller errors than persistence) and ``hugs`` (see HUGS_MAPE)."""
+    a, f = np.asarray(actual, float), np.asarray(forecast, float)
+    mape = metrics.mape(a, f)
+    correlation = float(np.corrcoef(a, f)[0, 1]) if np.std(a) > 0 and np.std(f) > 0 else 0.0
+    dm = metrics.diebold_mariano(a, f, persistence, horizon=1)
+    return {"mape": mape, "level_correlation": correlation, "mean_offset": float(np.mean(f / a - 1)),
+            "dm_statistic": float(dm.statistic), "dm_p_value": float(dm.p_value),
+            "hugs": bool(mape <= HUGS_MAPE)}
+
+
+def describe_line(scores: Mapping[str, Any], lag: Mapping[str, Any], checks: Mapping[str, Any]) -> str:
+    """Three clauses about one forecast line, each chosen by its test: does it hug the price (MAPE within
+    HUGS_MAPE), is it better or worse than persistence (Diebold-Mariano
+    at PITFALL_ALPHA), and does it trail the price (the lag diagnostic's best shift)."""
+    return " ".join((_look_clause(checks), _persistence_clause(scores, checks), _lag_clause(lag)))
+
+
+def _look_clause(checks: Mapping[str, Any]) -> str:
+    numbers = f"MAPE {checks['mape']:.1f}%, correlation with the price {checks['level_correlation']:.3f}"
+    if checks["hugs"]:
+        return f"Its line hugs the actual price ({numbers}; hugging means a MAPE within {HUGS_MAPE:g}%)."
+    side = "below" if checks["mean_offset"] < 0 else "above"
+    return (f"Its line does not hug the actual price: it sits {abs(checks['mean_offset']):.1%} {side} it on "
+            f"average ({numbers}; hugging means a MAPE within {HUGS_MAPE:g}%).")
+
+
+def _persistence_clause(scores: Mapping[str, Any], checks: Mapping[str, Any]) -> str:
+    numbers = f"Theil's U {scores['theils_u']:.2f}, Diebold-Mariano p = {checks['dm_p_value']:.2g}"
+    if checks["dm_p_value"] < PITFALL_ALPHA and checks["dm_statistic"] > 0:
+        return f"It is worse than persistence ({numbers}): copying yesterday's close beats it."
+    if checks["dm_p_value"] < PITFALL_ALPHA:
+        return f"It beats persistence ({numbers}): on daily prices, a reason to look for a leak."
+    return (f"It cannot be told apart from persistence ({numbers}: the difference is within chance at the "
+            f"{PITFALL_ALPHA:.0%} level).")
+
+
+def _lag_clause(lag: Mapping[str, Any]) -> str:
+    k = int(lag["best_lag"])
+    if k > 0:
+        edge = " or more" if k == max(row["lag"] for row in lag["by_lag"]) else ""
+        return (f"It trails the price: it lines up best with the actual price {k}{edge} day(s) earlier (lag "
+                f"diagnostic, best shift {k:+d}): a late copy of past prices, not a forecast.")
+    if k == 0:
+        return "It does not trail the price: it lines up best with the same day's actual price (best shift 0)."
+    return (f"It lines up best with the actual price {-k} day(s) LATER (best shift {k:+d}): a forecast cannot "
+            "know the future, so look for a leak.")
 
 
 def _plain(value: Any) -> Any:

@@ -338,6 +338,34 @@ def equity_curve(equity_frame: pd.DataFrame, max_points: int = 1500,
     return _finish(fig, title + note)
 
 
+def chance_histogram(draws: Sequence[float], observed: float, buy_and_hold: float | None = None,
+                     label: str = "total return", title: str | None = None) -> go.Figure:
+    """The distribution of a strategy statistic under random timing, with the strategy's own value marked.
+
+    ``draws``: one value per random-timing draw (``helpers.strategy.random_timing``; NaN draws are left out);
+    ``observed``: the strategy's value; ``buy_and_hold``: drawn too when given. A strategy line deep in the
+    right tail beat chance; one inside the bulk did what luck does with the same exposure. ``label`` "total
+    return" formats the axis as percentages.
+    """
+    values = np.asarray(draws, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    if values.size < 2:
+        raise ValueError(f"draws has {values.size} finite values: pass the random-timing draws (at least 2)")
+    share = float(np.mean(values >= observed))
+    fig = go.Figure(go.Histogram(x=values, nbinsx=60, name=f"random timing ({values.size} draws)",
+                                 marker_color="#b0b0b0"))
+    top = float(np.histogram(values, bins=60)[0].max())
+    lines = [("strategy", observed, PALETTE[0])] + ([("buy-and-hold", buy_and_hold, PALETTE[1])]
+                                                    if buy_and_hold is not None else [])
+    for name, value, color in lines:
+        fig.add_trace(go.Scatter(x=[value, value], y=[0, top], mode="lines", name=f"{name}: {value:.3g}",
+                                 line=dict(color=color, width=2.5, dash="solid" if name == "strategy" else "dash")))
+    fig.update_xaxes(title_text=label, tickformat=".0%" if label == "total return" else None)
+    fig.update_yaxes(title_text="draws")
+    return _finish(fig, title or f"The strategy's {label} against random timing "
+                                 f"({share:.1%} of draws did at least as well)")
+
+
 def seed_spread(values_by_seed: Mapping[int, float], reference: float = 1.0, label: str = "Theil's U",
                 title: str | None = None) -> go.Figure:
     """One dot per training seed with the reference line (U = 1 is persistence), showing run-to-run spread.

@@ -15,7 +15,7 @@ can be re-run alone. Paths are named here once; nothing else spells them.
         tuning/                         keras-tuner directory (resumable) and best.json (05)
         predictions.csv, metrics.json   test-set contract files (06)
         forecast.csv, ledger.sqlite     forecasts ahead and the ledger (07)
-        risk.json                       one-day VaR/ES backtests (07; also under metrics.json "risk")
+        risk.json                       one-day VaR/ES backtests (08; also under metrics.json "risk")
         NN_name.ipynb, NN_name.html     executed notebooks and their HTML
         index.html                      the report's front page
 """
@@ -76,6 +76,8 @@ class RunPaths:
     def ledger(self) -> Path: return self.root / "ledger.sqlite"
     @property
     def risk(self) -> Path: return self.root / "risk.json"
+    @property
+    def coverage(self) -> Path: return self.root / "coverage.json"
     @property
     def index(self) -> Path: return self.root / "index.html"
 

@@ -26,7 +26,8 @@ from helpers.runfolder import DEFAULT_REPORTS, PROJECT_ROOT, RunPaths, new_run_i
 
 log = logging.getLogger(__name__)
 
-NOTEBOOKS = ("01_collect", "02_explore", "03_featurize", "04_model", "05_tune", "06_evaluate", "07_forecast")
+NOTEBOOKS = ("01_collect", "02_explore", "03_featurize", "04_model", "05_tune", "06_evaluate", "07_forecast",
+             "08_risk")
 DEFAULT_NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 ALPHAVANTAGE_KEY_ENV = "ALPHAVANTAGE_API_KEY"
 

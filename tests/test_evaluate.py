@@ -92,19 +92,48 @@ def test_verdict_mentions_the_seed_spread_only_when_it_exceeds_the_distance_from
 
 def test_direction_is_measured_against_calling_up_every_day():
     """A model that always says "up" in a market that rose on 60% of days scores 0.60: the comparison says
-    that is the drift, not skill; a model that times moves better than always-up is told apart."""
+    that is the drift, not skill."""
     previous = np.full(10, 100.0)
     actual = previous + np.array([1, 1, 1, 1, 1, 1, -1, -1, -1, -1])
     always_up = direction_against_always_up(actual, previous + 0.5, previous)
     assert always_up["model"] == pytest.approx(0.6) and always_up["always_up"] == pytest.approx(0.6)
-    assert always_up["up_call_share"] == 1.0
+    assert always_up["up_call_share"] == 1.0 and always_up["mcnemar_p"] == 1.0
     assert "drift rather than a skill" in always_up["sentence"]
-    timing = previous + np.array([1, 1, 1, 1, 1, -1, -1, -1, -1, 1]) * 0.5   # 8 of 10 right, 6 up calls
-    better = direction_against_always_up(actual, timing, previous)
-    assert better["model"] == pytest.approx(0.8) and better["up_call_share"] == pytest.approx(0.6)
-    assert "add something beyond the drift" in better["sentence"]
-    worse = direction_against_always_up(actual, previous + np.array([1, -1] * 5) * 0.5, previous)
-    assert "add nothing beyond the drift" in worse["sentence"]
+
+
+def direction_case(n_down_right: int, n_down_wrong: int, n_up_calls: int = 100):
+    """Up calls on ``n_up_calls`` days (60% of them rose), then down calls: ``n_down_right`` fell, the rest rose."""
+    rose_after_up = np.r_[np.ones(int(n_up_calls * 0.6)), -np.ones(n_up_calls - int(n_up_calls * 0.6))]
+    moves = np.r_[rose_after_up, -np.ones(n_down_right), np.ones(n_down_wrong)]
+    calls = np.r_[np.ones(n_up_calls), -np.ones(n_down_right + n_down_wrong)]
+    previous = np.full(moves.size, 100.0)
+    return direction_against_always_up(previous + moves, previous + 0.5 * calls, previous)
+
+
+def test_adds_something_beyond_the_drift_only_when_mcnemar_rejects():
+    """Same raw edge direction, two sample sizes: 16 of 20 down calls right is significant, 3 of 4 is not
+    (the issue's 0.542 against 0.538 must not read as skill)."""
+    strong = direction_case(16, 4)
+    assert strong["model"] > strong["always_up"] and strong["mcnemar_p"] < 0.05
+    assert (strong["model_only"], strong["always_up_only"]) == (16, 4)
+    assert "add something beyond the drift (significant at 5%)" in strong["sentence"]
+    weak = direction_case(3, 1, n_up_calls=20)
+    assert weak["model"] > weak["always_up"] and weak["mcnemar_p"] > 0.05
+    assert "add something" not in weak["sentence"]
+    assert "add nothing measurable beyond the drift" in weak["sentence"]
+
+
+def test_a_model_significantly_worse_than_always_up_is_called_worse():
+    worse = direction_case(3, 20)
+    assert worse["mcnemar_p"] < 0.05
+    assert 'worse than calling "up" every day' in worse["sentence"]
+
+
+def test_mcnemar_uses_only_the_days_the_two_calls_differ():
+    from helpers.metrics import mcnemar_exact
+    assert mcnemar_exact(0, 0) == 1.0
+    assert mcnemar_exact(10, 0) == pytest.approx(2 * 0.5 ** 10)
+    assert mcnemar_exact(5, 5) == pytest.approx(1.0)
 
 
 @pytest.mark.slow

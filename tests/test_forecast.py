@@ -267,7 +267,19 @@ def test_band_coverage_counts_actuals_inside_per_step():
     assert list(table["step"]) == [1, 2]
     assert table["coverage"].tolist() == pytest.approx([0.75, 1 / 3])
     assert table["n"].tolist() == [4, 3]
-    assert "80% band" in fc.coverage_sentence(table) and "below nominal" in fc.coverage_sentence(table)
+    assert "80% band" in fc.coverage_sentence(table)
+
+
+def test_the_coverage_sentence_is_chosen_by_a_binomial_test_of_the_one_step_hits():
+    from helpers.metrics import COVERAGE_VERDICTS
+
+    def table(hits: int, n: int):
+        return pd.DataFrame({"band": ["80"], "nominal": [0.8], "step": [1], "coverage": [hits / n], "n": [n],
+                             "gap": [hits / n - 0.8]})
+
+    assert COVERAGE_VERDICTS["holds"] in fc.coverage_sentence(table(160, 200))       # exactly nominal
+    assert COVERAGE_VERDICTS["too_narrow"] in fc.coverage_sentence(table(120, 200))  # 60%: rejected, too narrow
+    assert COVERAGE_VERDICTS["holds"] in fc.coverage_sentence(table(7, 10))          # 70% of 10: not evidence
 
 
 def test_forecast_frame_has_the_contract_columns(setup):

@@ -230,3 +230,28 @@ def test_lag_diagnostic_aligns_series_on_their_dates():
     result = lag_diagnostic(actual, forecast)
     assert result["trailing"] is True and result["rmse_lag1"] == pytest.approx(0.0)
 
+
+
+# ---------------------------------------------------------------------- coverage_test: does a band hold?
+def test_coverage_test_says_a_band_holds_when_its_hits_are_near_nominal():
+    from helpers.metrics import coverage_test
+    result = coverage_test(78, 100, 0.8)
+    assert result["verdict"] == "holds" and result["p_value"] > 0.05
+    assert result["wording"] == "consistent with its nominal level"
+
+
+def test_coverage_test_calls_a_band_too_narrow_or_too_wide_only_when_the_binomial_test_rejects():
+    from helpers.metrics import coverage_test
+    assert coverage_test(60, 100, 0.8)["verdict"] == "too_narrow"
+    assert coverage_test(98, 100, 0.8)["verdict"] == "too_wide"
+    # The same 70% coverage: rejected on 500 days, not on 20.
+    assert coverage_test(350, 500, 0.8)["verdict"] == "too_narrow"
+    assert coverage_test(14, 20, 0.8)["verdict"] == "holds"
+
+
+def test_coverage_test_refuses_a_percent_as_nominal_and_an_empty_sample():
+    from helpers.metrics import coverage_test
+    with pytest.raises(ValueError, match="nominal"):
+        coverage_test(8, 10, 80)
+    with pytest.raises(ValueError, match="no day"):
+        coverage_test(0, 0, 0.8)

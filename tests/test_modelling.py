@@ -166,7 +166,8 @@ def test_lag_chart_data_is_what_plots_lag_chart_draws():
 @pytest.mark.slow
 def test_price_level_pitfall_scores_both_models_on_the_same_validation_rows(frame, windows):
     careful_model = zero_return_model(windows)
-    pitfall = modelling.price_level_pitfall(frame, FEATURES, tiny_config(), careful=(windows, careful_model))
+    pitfall = modelling.price_level_pitfall(frame, FEATURES, tiny_config(), careful=(windows, careful_model),
+                                            budget={"units": (8,), "epochs": 2, "patience": 2})
     assert pitfall.dates.equals(pd.DatetimeIndex(windows.target_dates("val")))
     np.testing.assert_allclose(pitfall.persistence, windows.last_close("val"))
     # The careful side reused the given model (a no-change forecast): exactly persistence.
@@ -178,3 +179,66 @@ def test_price_level_pitfall_scores_both_models_on_the_same_validation_rows(fram
     assert set(pitfall.chart_forecasts()) == {"persistence", modelling.TUTORIAL_LABEL, modelling.CAREFUL_LABEL}
     json.dumps(pitfall.to_dict())
     assert modelling.TUTORIAL_LABEL in pitfall.summary() and "Theil's U" in pitfall.summary()
+    # The no-change model IS persistence: no difference to claim, and it lines up with yesterday's price.
+    careful = pitfall.checks[modelling.CAREFUL_LABEL]
+    assert careful["hugs"] and "cannot be told apart from persistence" in pitfall.summary()
+
+
+# ---------------------------------------------------------------------- the pitfall's sentences and budget
+def test_the_tutorial_model_gets_its_own_budget_in_quick_mode():
+    quick = RunConfig.for_mode("quick")
+    budgeted = modelling.pitfall_config(quick)
+    assert budgeted.units == modelling.PITFALL_BUDGET["units"]
+    assert budgeted.epochs == modelling.PITFALL_BUDGET["epochs"] > quick.epochs
+    assert modelling.pitfall_config(RunConfig()).units == modelling.PITFALL_BUDGET["units"]
+
+
+def line(actual: np.ndarray, forecast: np.ndarray) -> str:
+    """describe_line of ``forecast`` against ``actual``, persistence being the previous actual."""
+    persistence = np.r_[actual[0], actual[:-1]]
+    scores = modelling.score_against_persistence(actual[1:], forecast[1:], persistence[1:])
+    lag = lag_diagnostic(pd.Series(actual[1:]), pd.Series(forecast[1:]))
+    return modelling.describe_line(scores, lag, modelling.line_checks(actual[1:], forecast[1:], persistence[1:]))
+
+
+PRICE = 100 * np.exp(np.cumsum(np.random.default_rng(11).normal(0.001, 0.012, 300)))
+
+
+def test_a_late_copy_of_the_price_hugs_it_and_trails_it():
+    yesterday = np.r_[PRICE[0], PRICE[:-1]] * (1 + np.random.default_rng(1).normal(0, 0.004, 300))
+    sentence = line(PRICE, yesterday)
+    assert "Its line hugs the actual price" in sentence
+    assert "It trails the price" in sentence and "best shift +1" in sentence
+
+
+def test_a_line_far_below_the_price_is_not_said_to_hug_it():
+    """The quick-mode failure of the issue: a line about 10% below the price must not be called hugging."""
+    low = np.r_[PRICE[0], PRICE[:-1]] * 0.9
+    sentence = line(PRICE, low)
+    assert "does not hug the actual price" in sentence and "it sits 10.1% below it" in sentence
+    assert "worse than persistence" in sentence
+
+
+def test_a_line_that_matches_the_same_day_does_not_trail_and_beats_persistence():
+    sentence = line(PRICE, PRICE * (1 + np.random.default_rng(2).normal(0, 0.001, 300)))
+    assert "It does not trail the price" in sentence and "It beats persistence" in sentence
+
+
+def test_notebook_04_prose_around_the_pitfall_asserts_nothing_the_numbers_may_contradict():
+    """The issue's contradiction: static markdown said the price-level line "hugs the actual price" while the
+    quick-mode line sat far below it. Such claims now live only in the generated sentences."""
+    from pathlib import Path
+
+    notebook = json.loads((Path(__file__).resolve().parent.parent / "notebooks" / "04_model.ipynb").read_text())
+    cells = notebook["cells"]
+    start = next(i for i, c in enumerate(cells) if "".join(c["source"]).startswith("## 9 · The pitfall"))
+    prose = " ".join("".join(c["source"]) for c in cells[start:] if c["cell_type"] == "markdown")
+    for claim in ("hugs the actual price", "line hugs", "Theil's U is above 1", "its U is about 1"):
+        assert claim not in prose, claim
+
+
+def test_a_best_shift_at_the_edge_of_the_shifts_tried_is_reported_as_a_lower_bound():
+    lag = {"best_lag": 2, "by_lag": [{"lag": k} for k in (-1, 0, 1, 2)]}
+    assert "2 or more day(s) earlier" in modelling._lag_clause(lag)
+    assert "1 day(s) earlier" in modelling._lag_clause({**lag, "best_lag": 1})
+    assert "LATER" in modelling._lag_clause({**lag, "best_lag": -1})

@@ -15,7 +15,6 @@ papermill = pytest.importorskip("papermill")
 
 from helpers.forecast import FORECAST_COLUMNS  # noqa: E402
 from helpers.ledger import Ledger  # noqa: E402
-from helpers.predictive import RISK_FILE  # noqa: E402
 from helpers.runfolder import RunPaths  # noqa: E402
 from tests.notebook_runner import run_notebook  # noqa: E402
 
@@ -56,27 +55,3 @@ def test_notebook_07_records_and_scores_the_ledger(forecast_run):
     assert len(report) > 0 and set(report["kind"]) == {"replay"}   # live forecasts wait for their day
     one_step = report[(report["method"] == "recursive") & (report["horizon"] == 1)]
     assert 15 <= len(one_step) <= 21
-
-
-def test_notebook_07_writes_the_risk_backtest_into_metrics_and_risk_json(forecast_run):
-    metrics = json.loads(forecast_run.metrics.read_text())
-    risk = metrics["risk"]
-    assert risk == json.loads((forecast_run.root / RISK_FILE).read_text())
-    table = pd.DataFrame(risk["table"])
-    assert sorted(set(table["method"])) == ["garch", "historical", "model"]
-    assert sorted(set(table["level"])) == [0.95, 0.99]
-    assert table["n"].nunique() == 1 and table["n"].iloc[0] == risk["about"]["test_days"]
-    assert {"kupiec_p", "christoffersen_p", "exceedances"} <= set(table.columns)
-    first_test_day = pd.Timestamp(risk["about"]["first_test_day"])
-    for by_level in risk["exceedance_dates"].values():
-        assert all(pd.Timestamp(day) >= first_test_day for days in by_level.values() for day in days)
-
-
-def test_notebook_07_reports_dropout_and_predictive_coverage(forecast_run):
-    coverage = json.loads(forecast_run.metrics.read_text())["risk"]["band_coverage"]
-    assert set(coverage) == {f"{model} model, {kind} bands" for model in ("one-step", "direct")
-                             for kind in ("dropout", "predictive")}
-    for model in ("one-step", "direct"):
-        dropout, predictive = coverage[f"{model} model, dropout bands"], coverage[f"{model} model, predictive bands"]
-        assert set(predictive) == {"80", "95"}
-        assert predictive["80"] > dropout["80"]

@@ -93,3 +93,13 @@ def test_featurize_switches_sentiment_on_with_the_illustrative_headlines(run, tm
     assert meta["groups"]["sentiment"] == ["sentiment_mean", "sentiment_count"]
     counts = pd.read_parquet(copy.features)["sentiment_count"]
     assert counts.sum() > 0
+
+
+def test_model_notebook_states_the_pitfall_in_sentences_chosen_by_its_tests(run):
+    """Section 9 displays the generated bullets (hugs or not, against persistence, trails or not) for both models."""
+    executed = json.loads((run.root.parent / "04.ipynb").read_text())
+    shown = "".join("".join(output.get("data", {}).get("text/markdown", "")) for cell in executed["cells"]
+                    for output in cell.get("outputs", []))
+    assert "price target, scaler fitted on all rows (tutorial)" in shown
+    assert shown.count("hug the actual price") + shown.count("hugs the actual price") == 2
+    assert shown.count("Diebold-Mariano p =") == 2

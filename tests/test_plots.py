@@ -85,6 +85,7 @@ def every_figure(prices: pd.DataFrame, returns: pd.Series) -> dict[str, go.Figur
                                       "change_correlation": [0.0, 0.1, 0.9]}),
         "importance_bars": plots.importance_bars(pd.DataFrame({"feature": ["a", "b"], "mean": [0.2, 0.01],
                                                                "lo": [0.1, -0.02], "hi": [0.3, 0.04]})),
+        "chance_histogram": plots.chance_histogram(RNG.normal(0.05, 0.1, 500), 0.12, buy_and_hold=0.2),
         "var_backtest": plots.var_backtest(dates, returns.iloc[-30:].to_numpy(),
                                            {"historical": np.full(30, 0.01), "garch": np.full(30, 0.015)},
                                            level=0.95),
@@ -113,6 +114,7 @@ EXPECTED_TRACES = {
     "lag_chart": 2,               # one per panel
     "importance_bars": 1,
     "var_backtest": 5,            # returns, then a VaR line and exceedances per method
+    "chance_histogram": 3,        # draws, strategy line, buy-and-hold line
 }
 
 
@@ -289,3 +291,9 @@ def test_failed_trials_without_objective_are_left_out():
     trials = pd.DataFrame({"units": [16, 32, 64], "val_loss": [0.5, None, 0.6]})
     fig = plots.parallel_coordinates(trials)
     assert len(fig.data[0].dimensions[0].values) == 2
+
+
+def test_chance_histogram_title_says_the_share_of_draws_at_least_as_good():
+    fig = plots.chance_histogram(np.arange(100) / 100, 0.9)
+    assert "10.0% of draws did at least as well" in fig.layout.title.text
+    assert len(fig.data) == 2

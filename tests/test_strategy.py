@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.strategy import DISCLAIMER, strategy_backtest
+from helpers.strategy import (DISCLAIMER, chance_sentence, random_timing, strategy_backtest,
+                              trading_days_per_year)
 
 # Closes 100, 110, 99, 108.9, 98.01: the market goes +10%, -10%, +10%, -10%.
 CLOSES = np.array([100.0, 110.0, 99.0, 108.9, 98.01])
@@ -121,3 +122,80 @@ def test_unknown_mode_is_named():
 def test_rows_of_different_length_are_refused():
     with pytest.raises(ValueError, match="forecast has 3 rows, dates has 4"):
         strategy_backtest(DATES, ACTUAL, PREVIOUS, PERFECT[:3])
+
+
+# ---------------------------------------------------------------------- the yardstick: random timing
+def market_days(n: int, seed: int, drift: float = 0.0005) -> np.ndarray:
+    """Simple daily returns of a market with a small upward drift."""
+    return np.random.default_rng(seed).normal(drift, 0.01, n)
+
+
+def test_a_strategy_with_planted_skill_beats_random_timing():
+    market = market_days(500, seed=1)
+    rng = np.random.default_rng(2)
+    knows = rng.random(500) < 0.3                      # knows the day's direction on 30% of days
+    position = np.where(knows, (market > 0).astype(float), (rng.random(500) < 0.5).astype(float))
+    chance = random_timing(position, market, 5.0, 252, n_draws=999, seed=0)
+    assert chance.p_total_return < 0.01 and chance.beat_chance
+    assert chance.p_sharpe < 0.01
+
+
+def test_a_strategy_without_skill_beats_random_timing_at_the_nominal_rate():
+    """Random long/flat positions on 200 independent test periods: 'beats chance' on about 5% of them."""
+    rejected = 0
+    for seed in range(200):
+        market = market_days(250, seed=1000 + seed)
+        position = (np.random.default_rng(seed).random(250) < 0.6).astype(float)
+        rejected += random_timing(position, market, 5.0, 252, n_draws=199, seed=seed).beat_chance
+    assert 2 <= rejected <= 20          # 5% of 200 is 10; binomial 99.9% range about 2..21
+
+
+def test_random_timing_keeps_the_strategys_costs_and_exposure():
+    """Every draw uses the same positions, so each pays the same costs: with a market that never moves every
+    draw (and the strategy) lose exactly the costs, and the p-value is 1."""
+    position = np.array([1.0, 1.0, 0.0, 1.0, 0.0])
+    chance = random_timing(position, np.zeros(5), 10.0, 252, n_draws=50, seed=0)
+    np.testing.assert_allclose(chance.total_return, (1 - 0.001) ** 4 - 1)
+    assert chance.observed_total_return == pytest.approx((1 - 0.001) ** 4 - 1)
+    assert chance.p_total_return == 1.0 and not chance.beat_chance
+
+
+def test_random_timing_is_reproducible_with_its_seed():
+    market, position = market_days(100, seed=3), (np.arange(100) % 3 == 0).astype(float)
+    a = random_timing(position, market, 5.0, 252, n_draws=300, seed=7)
+    b = random_timing(position, market, 5.0, 252, n_draws=300, seed=7)
+    np.testing.assert_array_equal(a.total_return, b.total_return)
+    assert a.p_total_return == b.p_total_return
+
+
+def test_chance_sentence_says_whether_the_strategy_beat_chance_and_names_the_costs():
+    n = 300
+    dates = pd.bdate_range("2024-01-01", periods=n)
+    previous = 100 * np.exp(np.cumsum(np.random.default_rng(4).normal(0, 0.01, n)))
+    actual = previous * (1 + market_days(n, seed=5))
+    perfect = strategy_backtest(dates, actual, previous, actual, chance_draws=500)
+    assert "beat chance at the 5% level" in chance_sentence(perfect)
+    assert "did not beat chance" not in chance_sentence(perfect)
+    assert "costs of 5 bp per unit of position change" in chance_sentence(perfect)
+    assert "252 trading days a year" in chance_sentence(perfect)
+    coin = np.where(np.random.default_rng(6).random(n) < 0.5, previous * 1.01, previous * 0.99)
+    luck = strategy_backtest(dates, actual, previous, coin, chance_draws=500, seed=1)
+    assert luck.chance.p_total_return > 0.05
+    assert "did not beat chance at the 5% level" in chance_sentence(luck)
+    summary = luck.to_dict()["against_chance"]
+    json.dumps(summary, allow_nan=False)
+    assert summary["sentence"] == chance_sentence(luck) and summary["n_draws"] == 500
+
+
+def test_annualisation_follows_the_series_calendar():
+    business = pd.bdate_range("2024-01-01", periods=30)
+    every_day = pd.date_range("2024-01-01", periods=30, freq="D")
+    assert trading_days_per_year(business) == 252 and trading_days_per_year(every_day) == 365
+    previous = np.full(30, 100.0)
+    result = strategy_backtest(every_day, previous * 1.001, previous, previous * 1.001, cost_bps=0)
+    assert result.periods_per_year == 365
+
+
+def test_costs_are_on_by_default_in_the_run_config():
+    from helpers.config import RunConfig
+    assert RunConfig().cost_bps > 0 and RunConfig.for_mode("quick").cost_bps > 0
