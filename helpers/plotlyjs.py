@@ -1,0 +1,77 @@
+"""plotly.js once per report folder: the file beside the pages, the tag that loads it, and the renderer that
+leaves it out of notebook outputs.
+
+plotly's own "notebook" renderer inlines plotly.js (about 4.8 MB) into the first figure output of every
+notebook, so each executed ``.ipynb`` and each exported page carried its own copy. Here a run folder holds one
+``plotly.min.js`` (copied from the installed plotly package, so it matches the figures' JSON), every page loads
+it by relative path, and the ``lstm_lab_report`` renderer writes each figure as a ``<div>`` plus a
+``Plotly.newPlot`` call without the library and without MathJax's CDN script. A run folder then opens offline,
+from a zip, on another machine (plotly's ``write_html(include_plotlyjs="directory")`` does the same for
+single figures).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from helpers.atomic import atomic_write_text
+
+PLOTLYJS_FILE = "plotly.min.js"
+RENDERER_NAME = "lstm_lab_report"
+# The kernel environment variable naming the renderer start_notebook sets (plotly itself reads PLOTLY_RENDERER
+# at import and refuses a name it does not know yet, so ours has its own variable).
+RENDERER_ENV = "LSTM_LAB_RENDERER"
+INTERACTIVE_RENDERER = "notebook"    # JupyterLab sessions: figures carry plotly.js, no file beside them needed
+
+
+def plotlyjs_source() -> str:
+    """The minified plotly.js bundled with the installed plotly package (the version its figures expect)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def write_plotlyjs(folder: str | os.PathLike) -> Path:
+    """Write ``folder/plotly.min.js`` unless an identical copy is there; return its path."""
+    path = Path(folder) / PLOTLYJS_FILE
+    source = plotlyjs_source()
+    if path.is_file() and path.stat().st_size == len(source.encode("utf-8")):
+        return path
+    return atomic_write_text(path, source)
+
+
+def script_tag(href: str = PLOTLYJS_FILE) -> str:
+    """The ``<script>`` that loads plotly.js by relative path; it must come before any figure's script."""
+    return f'<script src="{href}" charset="utf-8"></script>'
+
+
+def figure_html(figure: Any, **to_html_kwargs: Any) -> str:
+    """A figure as a ``<div>`` and its ``Plotly.newPlot`` call, without plotly.js or MathJax (page loads them)."""
+    import plotly.io as pio
+
+    options = {"full_html": False, "default_width": "100%", "default_height": 525, "validate": False,
+               **to_html_kwargs, "include_plotlyjs": False, "include_mathjax": False}
+    return pio.to_html(figure, **options)
+
+
+def draws_plotly(html: str) -> bool:
+    """Whether a page or output calls plotly.js (and so needs the script tag)."""
+    return "Plotly.newPlot" in html
+
+
+def register_renderer() -> str:
+    """Register the ``lstm_lab_report`` renderer with plotly (idempotent); return its name."""
+    import plotly.io as pio
+    from plotly.io._base_renderers import MimetypeRenderer
+
+    class ReportRenderer(MimetypeRenderer):
+        """Figures as text/html without plotly.js: the exported page loads plotly.min.js once."""
+
+        def to_mimebundle(self, fig_dict: dict) -> dict:
+            return {"text/html": figure_html(fig_dict)}
+
+    if RENDERER_NAME not in pio.renderers:
+        pio.renderers[RENDERER_NAME] = ReportRenderer()
+    return RENDERER_NAME
