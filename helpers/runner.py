@@ -41,7 +41,7 @@ KERNEL_ENV_DEFAULTS = {"TF_CPP_MIN_LOG_LEVEL": "2"}
 # outputs of executed notebooks; warnings and errors (W..., E... records) stay.
 _TF_STARTUP_LINE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|I\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ \S+:\d+\] .*"
+    r"|I\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*"
     r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)$")
 # Notebook pages share one stylesheet (JupyterLab's, ~250 kB) beside them instead of a copy each.
 NOTEBOOK_CSS = "notebook.css"

@@ -131,7 +131,7 @@ def test_exported_html_draws_plotly_offline(ok_run):
     run_dir, _ = ok_run
     page = (run_dir / "01_collect.html").read_text()
     assert "Plotly.newPlot" in page
-    assert '<script src="plotly.min.js"' in page and "plotly.js v" not in page   # loaded from the folder
+    assert 'src="plotly.min.js"' in page and "plotly.js v" not in page   # loaded from the folder
     assert "plotly.js v" in (run_dir / "plotly.min.js").read_text()
     assert "plotly.js v" not in (run_dir / "01_collect.ipynb").read_text()        # the notebook keeps no copy
     assert 'src="http' not in page and '<link rel="stylesheet" href="notebook.css">' in page
