@@ -48,12 +48,35 @@ def script_tag(href: str = PLOTLYJS_FILE) -> str:
 
 
 def figure_html(figure: Any, **to_html_kwargs: Any) -> str:
-    """A figure as a ``<div>`` and its ``Plotly.newPlot`` call, without plotly.js or MathJax (page loads them)."""
+    """A figure as a ``<div>`` and its ``Plotly.newPlot`` call, without plotly.js or MathJax (page loads them),
+    daily dates written as ``YYYY-MM-DD``."""
     import plotly.io as pio
 
+    fig_dict = figure.to_dict() if hasattr(figure, "to_dict") else dict(figure)
+    fig_dict["data"] = [compact_dates(trace) for trace in fig_dict.get("data", [])]
     options = {"full_html": False, "default_width": "100%", "default_height": 525, "validate": False,
                **to_html_kwargs, "include_plotlyjs": False, "include_mathjax": False}
-    return pio.to_html(figure, **options)
+    return pio.to_html(fig_dict, **options)
+
+
+def compact_dates(trace: dict) -> dict:
+    """The trace with arrays of midnight timestamps as ``YYYY-MM-DD`` strings.
+
+    plotly serialises datetime64 as ``2024-01-02T00:00:00.000000``; daily series repeat such an axis in every
+    trace, and in a long candlestick chart the dates outweigh the prices. plotly.js reads both forms alike.
+    """
+    import numpy as np
+    import pandas as pd
+
+    out = dict(trace)
+    for key, value in trace.items():
+        if isinstance(value, (pd.DatetimeIndex, pd.Series)) and pd.api.types.is_datetime64_any_dtype(value):
+            value = value.to_numpy()
+        if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.datetime64) and value.size:
+            days = value.astype("datetime64[D]")
+            if np.array_equal(days.astype(value.dtype), value, equal_nan=True):
+                out[key] = np.datetime_as_string(days, unit="D").astype(object)
+    return out
 
 
 def draws_plotly(html: str) -> bool:

@@ -116,3 +116,17 @@ def test_batch_summary_shows_the_index_columns_and_verdict_for_fifty_tickers(tmp
     assert page.count("a naive forecast beats the network here") == 40
     assert "ValueError: no prices" in page and 'src="http' not in page
     assert len(page) < 200_000
+
+
+def test_daily_dates_are_written_short_and_intraday_times_kept():
+    import numpy as np
+    import pandas as pd
+
+    from helpers.plotlyjs import compact_dates
+
+    days = pd.bdate_range("2024-01-01", periods=3).to_numpy()
+    hours = pd.date_range("2024-01-01 09:30", periods=3, freq="h").to_numpy()
+    trace = compact_dates({"x": days, "y": np.arange(3.0), "customdata": hours})
+    assert list(trace["x"]) == ["2024-01-01", "2024-01-02", "2024-01-03"]
+    assert trace["customdata"] is hours and trace["y"].dtype == float
+    assert '"2024-01-01"' in figure_html(go.Figure(go.Scatter(x=days, y=[1, 2, 3])))
