@@ -13,6 +13,7 @@ import datetime as dt
 import html
 import json
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -283,8 +284,6 @@ def column_formats(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
 
 def _decimals_for(smallest: float) -> int:
     """Decimals that show ``smallest`` with PRICE_DIGITS significant digits, between 2 and 6."""
-    import math
-
     return min(6, max(2, PRICE_DIGITS - 1 - math.floor(math.log10(smallest))))
 
 
@@ -538,16 +537,6 @@ def _missing(filename: str, made_by: str) -> str:
 
 def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return _e(value)
-    if isinstance(value, float):
-        return "—" if value != value else f"{value:.4g}"
-    return _e(value)
 
 
 def _number_or_none(value: Any) -> float | None:
