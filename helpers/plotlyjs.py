@@ -3,15 +3,17 @@ leaves it out of notebook outputs.
 
 plotly's own "notebook" renderer inlines plotly.js (about 4.8 MB) into the first figure output of every
 notebook, so each executed ``.ipynb`` and each exported page carried its own copy. Here a run folder holds one
-``plotly.min.js`` (copied from the installed plotly package, so it matches the figures' JSON), every page loads
-it by relative path, and the ``lstm_lab_report`` renderer writes each figure as a ``<div>`` plus a
-``Plotly.newPlot`` call without the library and without MathJax's CDN script. A run folder then opens offline,
-from a zip, on another machine (plotly's ``write_html(include_plotlyjs="directory")`` does the same for
-single figures).
+``plotly.min.js`` (copied from the installed plotly package, so it matches the figures' JSON) and every page
+loads it by relative path. In the kernels the runner starts, the ``lstm_lab_report`` renderer stores each figure
+as plotly's own JSON mimetype (JupyterLab and VS Code draw it natively when the executed notebook is opened);
+the HTML export gives each such output a ``<div>`` plus a ``Plotly.newPlot`` call, without the library and
+without MathJax's CDN script. A run folder then opens offline, from a zip, on another machine (plotly's
+``write_html(include_plotlyjs="directory")`` does the same for single figures).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ RENDERER_NAME = "lstm_lab_report"
 # The kernel environment variable naming the renderer start_notebook sets (plotly itself reads PLOTLY_RENDERER
 # at import and refuses a name it does not know yet, so ours has its own variable).
 RENDERER_ENV = "LSTM_LAB_RENDERER"
+PLOTLY_MIMETYPE = "application/vnd.plotly.v1+json"
 INTERACTIVE_RENDERER = "notebook"    # JupyterLab sessions: figures carry plotly.js, no file beside them needed
 
 
@@ -84,16 +87,30 @@ def draws_plotly(html: str) -> bool:
     return "Plotly.newPlot" in html
 
 
+def add_figure_html(nb: Any) -> int:
+    """Give every output holding a figure as plotly JSON a text/html form too (nbconvert's HTML export renders
+    only that), in place; return how many. The page must load plotly.js (``script_tag``)."""
+    added = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if PLOTLY_MIMETYPE in data and "text/html" not in data:
+                data["text/html"] = figure_html(dict(data[PLOTLY_MIMETYPE]))
+                added += 1
+    return added
+
+
 def register_renderer() -> str:
     """Register the ``lstm_lab_report`` renderer with plotly (idempotent); return its name."""
     import plotly.io as pio
     from plotly.io._base_renderers import MimetypeRenderer
 
     class ReportRenderer(MimetypeRenderer):
-        """Figures as text/html without plotly.js: the exported page loads plotly.min.js once."""
+        """Figures as plotly's JSON mimetype, daily dates short, no plotly.js: pages load plotly.min.js once."""
 
         def to_mimebundle(self, fig_dict: dict) -> dict:
-            return {"text/html": figure_html(fig_dict)}
+            fig_dict = {**fig_dict, "data": [compact_dates(t) for t in fig_dict.get("data", [])]}
+            return {PLOTLY_MIMETYPE: json.loads(pio.to_json(fig_dict, validate=False, remove_uids=False))}
 
     if RENDERER_NAME not in pio.renderers:
         pio.renderers[RENDERER_NAME] = ReportRenderer()

@@ -22,7 +22,7 @@ import nbformat
 
 from helpers.atomic import atomic_write_text
 from helpers.config import ConfigError, RunConfig
-from helpers.plotlyjs import RENDERER_ENV, RENDERER_NAME, draws_plotly, script_tag, write_plotlyjs
+from helpers.plotlyjs import RENDERER_ENV, RENDERER_NAME, add_figure_html, draws_plotly, script_tag, write_plotlyjs
 from helpers.report import NotebookStatus, write_index
 from helpers.runfolder import DEFAULT_REPORTS, PROJECT_ROOT, RunPaths, new_run_id, unique_run_dir
 
@@ -427,7 +427,7 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, no_code: bo
 
     The page loads nothing from the network: plotly.js and JupyterLab's stylesheet are files beside it
     (``plotly.min.js``, ``notebook.css``, written once per folder) loaded by relative path, so the folder
-    opens offline, from a zip, anywhere. Figures made by the report renderer carry no plotly.js of their own.
+    opens offline, from a zip, anywhere. Figures stored as plotly JSON (the report renderer) are drawn from it.
     """
     from nbconvert import HTMLExporter
 
@@ -438,6 +438,7 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, no_code: bo
                             exclude_input_prompt=no_code, exclude_output_prompt=no_code)
     nb = nbformat.read(notebook_path, as_version=4)
     drop_startup_chatter(nb)
+    add_figure_html(nb)
     resources: dict[str, Any] = {"metadata": {"name": notebook_path.stem}}
     if draws_plotly(nbformat.writes(nb)):
         write_plotlyjs(html_path.parent)

@@ -4,12 +4,14 @@ naive forecast beats the network."""
 
 from __future__ import annotations
 
+import json
+
 import nbformat
 import plotly.graph_objects as go
 import plotly.io as pio
 
 from helpers.atomic import atomic_write_json
-from helpers.plotlyjs import PLOTLYJS_FILE, RENDERER_NAME, figure_html, register_renderer
+from helpers.plotlyjs import PLOTLY_MIMETYPE, PLOTLYJS_FILE, RENDERER_NAME, figure_html, register_renderer
 from helpers.report import baseline_beats_model, write_batch_summary, write_index
 from helpers.runner import drop_startup_chatter, export_html
 from tests.test_runner import quick_config
@@ -21,25 +23,35 @@ TF_STARTUP = ("WARNING: All log messages before absl::InitializeLog() is called 
 KEPT_WARNING = "W0000 00:00:1796103055.5    6071 something.cc:12] a real TensorFlow warning\n"
 
 
+def report_renderer_output(figure: go.Figure) -> dict:
+    """What ``figure.show()`` stores in a kernel the runner started."""
+    register_renderer()
+    return pio.renderers[RENDERER_NAME].to_mimebundle(figure.to_dict())
+
+
 def notebook_with_a_figure_and_tf_chatter() -> nbformat.NotebookNode:
     """An executed-looking notebook: one figure from the report renderer, one stderr output of TF start-up."""
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("fig.show()")
     cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=TF_STARTUP + KEPT_WARNING),
-                    nbformat.v4.new_output("display_data", data={"text/html": figure_html(FIGURE),
-                                                                 "text/plain": "Figure"})]
+                    nbformat.v4.new_output("display_data", data=report_renderer_output(FIGURE))]
     quiet = nbformat.v4.new_code_cell("import tensorflow")
     quiet.outputs = [nbformat.v4.new_output("stream", name="stderr", text=TF_STARTUP)]
     nb.cells = [cell, quiet]
     return nb
 
 
-def test_report_renderer_leaves_plotlyjs_and_mathjax_out_of_the_output():
-    register_renderer()
-    bundle = pio.renderers[RENDERER_NAME].to_mimebundle(FIGURE.to_dict())
-    html = bundle["text/html"]
-    assert "Plotly.newPlot" in html
-    assert "plotly.js v" not in html and "src=" not in html and len(html) < 20_000
+def test_report_renderer_stores_the_figure_as_plotly_json_without_plotlyjs():
+    bundle = report_renderer_output(FIGURE)
+    assert list(bundle) == [PLOTLY_MIMETYPE]                 # JupyterLab and VS Code draw this mimetype natively
+    text = json.dumps(bundle)
+    assert bundle[PLOTLY_MIMETYPE]["data"][0]["type"] == "scatter"
+    assert "plotly.js v" not in text and "src=" not in text and len(text) < 20_000
+
+
+def test_figure_html_needs_the_page_to_load_plotlyjs_and_nothing_else():
+    html = figure_html(FIGURE)
+    assert "Plotly.newPlot" in html and "plotly.js v" not in html and "src=" not in html
 
 
 def test_an_exported_page_loads_plotly_and_css_from_its_folder_and_nothing_from_the_network(tmp_path):

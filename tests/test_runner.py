@@ -133,7 +133,9 @@ def test_exported_html_draws_plotly_offline(ok_run):
     assert "Plotly.newPlot" in page
     assert 'src="plotly.min.js"' in page and "plotly.js v" not in page   # loaded from the folder
     assert "plotly.js v" in (run_dir / "plotly.min.js").read_text()
-    assert "plotly.js v" not in (run_dir / "01_collect.ipynb").read_text()        # the notebook keeps no copy
+    executed = (run_dir / "01_collect.ipynb").read_text()
+    assert "plotly.js v" not in executed                                          # the notebook keeps no copy...
+    assert '"application/vnd.plotly.v1+json"' in executed                         # ...but a figure Lab can draw
     assert 'src="http' not in page and '<link rel="stylesheet" href="notebook.css">' in page
     assert "jp-Notebook" in (run_dir / "notebook.css").read_text()
 
