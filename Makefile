@@ -14,7 +14,7 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 help:
 	@echo "make report [MODE=quick|full] [TICKER=AAPL] [SOURCE=auto|sample|yfinance|csv|synthetic]  run the series into reports/"
 	@echo "make test                       the test suite (tiny settings, 5-15 minutes on 2 cores)"
-	@echo "make lab                        JupyterLab on notebooks/"
+	@echo "make lab [RUN=reports/<run-id>]  JupyterLab on notebooks/ (quick mode in reports/lab, or on a finished run)"
 	@echo "make bench                      benchmarks into benchmarks/RESULTS.md"
 	@echo "make clean                      remove reports/, caches and build files (keeps .venv)"
 
@@ -35,8 +35,10 @@ report: env
 test: env
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# `make lab RUN=reports/<run-id>`: notebooks opened in Lab read and write that finished run (LSTM_LAB_RUN).
 lab: env
-	$(BIN)/jupyter lab notebooks/
+	@if [ -n "$(RUN)" ]; then test -f "$(RUN)/config.json" || { echo "make lab: $(abspath $(RUN)) holds no config.json; give RUN=reports/<run-id> of a finished run (lstm-lab list shows them)"; exit 2; }; fi
+	LSTM_LAB_RUN="$(if $(RUN),$(abspath $(RUN)))" $(BIN)/jupyter lab notebooks/
 
 bench: env
 	$(BIN)/python benchmarks/run_all.py

@@ -183,6 +183,9 @@ def _load_networked(source: str, config: RunConfig, cache: PriceCache, chain: So
         raise
 
 
+SOURCE_NAMES = {"yfinance": "Yahoo Finance", "alphavantage": "Alpha Vantage"}
+
+
 def _load_auto(config: RunConfig, cache: PriceCache, chain: SourceLog, *, yf: Any, refresh: bool,
                sleep: Callable[[float], None]) -> _Delivery:
     """Cache, yfinance, Alpha Vantage (key set), an overlapping cache file, then the AAPL sample."""
@@ -203,6 +206,9 @@ def _load_auto(config: RunConfig, cache: PriceCache, chain: SourceLog, *, yf: An
         except DataSourceError as exc:
             failures.append(exc)
             chain.step(f"{source}: {_failure_phrase(exc)} ({_reason(exc)})")
+            if isinstance(exc, (NetworkError, RateLimitError)):   # the one line a user sees per fallback step
+                log.warning("%s unreachable (%s): trying the next source", SOURCE_NAMES.get(source, source),
+                            _failure_phrase(exc))
     if any(isinstance(exc, (NetworkError, RateLimitError)) for exc in failures):
         fallback = _covering_cache(cache, config, chain, failed="the network sources")
         if fallback is not None:

@@ -1,7 +1,8 @@
 """The run's front page (``index.html``), the batch summary, and the one-line summaries of past runs.
 
-The index is self-contained: inline CSS, plotly.js embedded once (only when there is a forecast chart), and
-relative links to the notebooks' HTML beside it, so a run folder can be zipped and opened anywhere offline.
+The index needs nothing from the network: inline CSS, the run folder's one ``plotly.min.js`` loaded by relative
+path (only when there is a forecast chart), and relative links to the notebooks' HTML beside it, so a run folder
+can be zipped and opened anywhere offline.
 Every section reads its own file from the run folder and says so when that file is missing, so the page
 also describes a partial run (a notebook failed) honestly.
 """
@@ -12,6 +13,7 @@ import datetime as dt
 import html
 import json
 import logging
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,13 +23,19 @@ import pandas as pd
 
 from helpers.atomic import atomic_write_csv, atomic_write_text, read_json
 from helpers.config import RunConfig
+from helpers.plotlyjs import draws_plotly, figure_html, script_tag, write_plotlyjs
 from helpers.runfolder import RunPaths
 
 log = logging.getLogger(__name__)
 
-# Columns of the headline table, in order: (metrics.json key, column title).
-HEADLINE_COLUMNS = (("rmse", "RMSE"), ("mae", "MAE"), ("mape", "MAPE"), ("mase", "MASE"),
-                    ("directional_accuracy", "directional accuracy"))
+# Columns of the headline table, in order: (metrics.json key, column title with its unit, kind of number).
+# Kinds: "price" (the series' own currency, rounded alike down the column), "percent" (metrics.json holds
+# MAPE in percent already), "fraction" (shown as a percentage), "ratio" (unitless, four decimals).
+HEADLINE_COLUMNS = (("rmse", "RMSE (price units)", "price"), ("mae", "MAE (price units)", "price"),
+                    ("mape", "MAPE (%)", "percent"), ("mase", "MASE (unitless)", "ratio"),
+                    ("directional_accuracy", "directional accuracy (%)", "fraction"))
+U_TITLE = "Theil's U (unitless)"
+PRICE_DIGITS = 4        # significant digits of the smallest price-unit value of a column
 NOTEBOOK_STATES = ("ok", "failed", "not run", "interrupted")
 
 
@@ -182,7 +190,12 @@ def write_index(run_dir: str | Path, config: RunConfig,
         f"<footer>Written {_e(dt.datetime.now().strftime('%Y-%m-%d %H:%M'))} by lstm-stock-lab. Every error "
         "is shown beside persistence (tomorrow = today), the yardstick a forecast must beat.</footer>",
     ]
-    return atomic_write_text(paths.index, _page(title, "\n".join(part for part in body if part)))
+    content = "\n".join(part for part in body if part)
+    head = ""
+    if draws_plotly(content):
+        write_plotlyjs(paths.root)
+        head = script_tag()
+    return atomic_write_text(paths.index, _page(title, content, head=head))
 
 
 def _headline_html(metrics: Mapping[str, Any] | None) -> str:
@@ -192,37 +205,102 @@ def _headline_html(metrics: Mapping[str, Any] | None) -> str:
     if not isinstance(test, Mapping) or not test:
         return "<p class='missing'>metrics.json has no <code>test</code> scores.</p>"
     u_by_forecaster = _theils_u_by_forecaster(metrics)
-    head = "".join(f"<th>{_e(title)}</th>" for _, title in HEADLINE_COLUMNS) + "<th>Theil's U</th>"
-    rows = []
     # The model first, its yardstick second, the other forecasters as metrics.json lists them.
     order = sorted(test, key=lambda name: {"model": 0, "persistence": 1}.get(name, 2))
-    for name in order:
-        scores = test[name] if isinstance(test[name], Mapping) else {}
-        cells = "".join(f"<td>{_fmt(scores.get(key))}</td>" for key, _ in HEADLINE_COLUMNS)
-        cells += f"<td>{_fmt(u_by_forecaster.get(name))}</td>"
+    table = {name: {**(test[name] if isinstance(test[name], Mapping) else {}), "theils_u": u_by_forecaster.get(name)}
+             for name in order}
+    formats = column_formats(table.values())
+    head = "".join(f"<th>{_e(title)}</th>" for _, title, _ in HEADLINE_COLUMNS) + f"<th>{_e(U_TITLE)}</th>"
+    rows = []
+    for name, scores in table.items():
+        cells = "".join(f"<td>{formats[key](scores.get(key))}</td>" for key, _, _ in HEADLINE_COLUMNS)
+        cells += f"<td>{formats['theils_u'](scores.get('theils_u'))}</td>"
         css = " class='model'" if name == "model" else (" class='yardstick'" if name == "persistence" else "")
         rows.append(f"<tr{css}><th scope='row'>{_e(name)}</th>{cells}</tr>")
     parts = []
     if metrics.get("verdict"):
         parts.append(f"<p class='verdict'><strong>{_e(metrics['verdict'])}</strong></p>")
+    beaten = baseline_beats_model(u_by_forecaster)
+    if beaten:
+        parts.append(f"<p class='beaten'>{_e(beaten)}</p>")
     headline = headline_numbers(metrics)
     facts = []
     if headline["theils_u"] is not None:
-        facts.append(f"Theil's U (model RMSE / persistence RMSE): <b>{_fmt(headline['theils_u'])}</b> "
+        facts.append(f"Theil's U (model RMSE / persistence RMSE): <b>{_ratio(headline['theils_u'])}</b> "
                      "(below 1 beats persistence)")
     if headline["directional_accuracy"] is not None:
         ci = metrics.get("directional_accuracy_ci")
-        ci_text = f" (95% CI {_fmt(ci[0])} to {_fmt(ci[1])})" if isinstance(ci, Sequence) and len(ci) == 2 else ""
-        facts.append(f"directional accuracy {_fmt(headline['directional_accuracy'])}{_e(ci_text)}")
+        ci_text = (f" (95% CI {_percent_of(ci[0])} to {_percent_of(ci[1])})"
+                   if isinstance(ci, Sequence) and len(ci) == 2 else "")
+        facts.append(f"directional accuracy {_percent_of(headline['directional_accuracy'])}{_e(ci_text)}")
     dm = metrics.get("diebold_mariano")
     if isinstance(dm, Mapping) and dm.get("p_value") is not None:
-        facts.append(f"Diebold-Mariano vs persistence: statistic {_fmt(dm.get('statistic'))}, "
-                     f"p = {_fmt(dm.get('p_value'))}")
+        facts.append(f"Diebold-Mariano vs persistence: statistic {_fixed(dm.get('statistic'), 2)}, "
+                     f"p = {_fixed(dm.get('p_value'), 3)}")
     if facts:
         parts.append("<p>" + "; ".join(facts) + ".</p>")
     parts.append(f"<table class='headline'><thead><tr><th>forecaster</th>{head}</tr></thead>"
                  f"<tbody>{''.join(rows)}</tbody></table>")
     return "\n".join(parts)
+
+
+def baseline_beats_model(u_by_forecaster: Mapping[str, float | None]) -> str | None:
+    """One sentence naming the baselines with a lower Theil's U than the model's, or None when none has.
+
+    Persistence's U is 1 by definition, so a model above 1 is always beaten by it.
+    """
+    model = _number_or_none(u_by_forecaster.get("model"))
+    if model is None:
+        return None
+    better = sorted(((u, name) for name, u in ((n, _number_or_none(v)) for n, v in u_by_forecaster.items())
+                     if name != "model" and u is not None and u < model))
+    if not better:
+        return None
+    names = [f"{name} ({_ratio(u)})" for u, name in better]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    verb = "scores" if len(names) == 1 else "score"
+    return (f"{listed[0].upper() + listed[1:]} {verb} a lower Theil's U than the model's {_ratio(model)}: "
+            f"a naive forecast beats the network here.")
+
+
+def column_formats(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A formatter per headline column (metrics.json key -> function of a value), rounding each column alike.
+
+    Price-unit columns get the decimals that show the column's smallest value with PRICE_DIGITS significant
+    digits (2 to 6 decimals), so RMSE 0.0045 on a currency pair and 812.31 on bitcoin both read well and every
+    row of one column has the same decimals.
+    """
+    rows = list(rows)
+    formats: dict[str, Any] = {"theils_u": _ratio}
+    for key, _, kind in HEADLINE_COLUMNS:
+        if kind == "price":
+            values = [abs(v) for v in (_number_or_none(r.get(key)) for r in rows) if v]
+            decimals = _decimals_for(min(values)) if values else 2
+            formats[key] = lambda v, d=decimals: _fixed(v, d)
+        else:
+            formats[key] = {"percent": lambda v: _fixed(v, 3), "fraction": _percent_of, "ratio": _ratio}[kind]
+    return formats
+
+
+def _decimals_for(smallest: float) -> int:
+    """Decimals that show ``smallest`` with PRICE_DIGITS significant digits, between 2 and 6."""
+    return min(6, max(2, PRICE_DIGITS - 1 - math.floor(math.log10(smallest))))
+
+
+def _fixed(value: Any, decimals: int) -> str:
+    number = _number_or_none(value)
+    return "—" if number is None else f"{number:,.{decimals}f}"
+
+
+def _ratio(value: Any) -> str:
+    """A unitless ratio (Theil's U, MASE) with four decimals: 0.9988 and 1.0020 differ where it matters."""
+    return _fixed(value, 4)
+
+
+def _percent_of(value: Any) -> str:
+    """A fraction (directional accuracy) as a percentage with one decimal: 0.512 -> 51.2%."""
+    number = _number_or_none(value)
+    return "—" if number is None else f"{100 * number:.1f}%"
 
 
 def _theils_u_by_forecaster(metrics: Mapping[str, Any]) -> dict[str, float]:
@@ -264,8 +342,7 @@ def _forecast_html(paths: RunPaths) -> str:
         if history.empty:  # the chart starts its forecast line at the last close; without prices use the first step
             history = forecast["forecast"].iloc[:1]
         figure = plots.fan_chart(history, forecast, title="Forecast ahead with uncertainty bands")
-        chart = figure.to_html(full_html=False, include_plotlyjs=True, default_width="100%", default_height=450)
-        return note + chart
+        return note + figure_html(figure, default_height=450)
     except Exception as err:  # a broken chart must not cost the user the rest of the page
         log.warning("forecast chart skipped: %s", err)
         return f"<p class='missing'>The forecast chart could not be drawn from forecast.csv: {_e(err)}</p>"
@@ -357,32 +434,54 @@ def write_batch_summary(rows: Iterable[Any], out_dir: str | Path) -> tuple[Path,
     return html_path, csv_path
 
 
-BATCH_TITLES = {"run_dir": "run folder", "theils_u": "Theil's U", "directional_accuracy": "directional accuracy"}
-
-
 def _batch_page(records: list[dict[str, Any]], columns: list[str], out_dir: Path) -> str:
+    """One row per ticker with the index page's columns (the model's scores and units, from each run's
+    metrics.json), the best baseline, the verdict, and a link to the run's index."""
     ok = sum(1 for r in records if r.get("status") == "ok")
-    head = "".join(f"<th>{_e(BATCH_TITLES.get(c, c.replace('_', ' ')))}</th>" for c in columns)
-    body = []
-    for r in records:
-        cells = []
-        for c in columns:
-            value = r.get(c)
-            if c == "run_dir" and value:
-                href = _relative_href(Path(value) / "index.html", out_dir)
-                cells.append(f"<td><a href='{_e(href)}'>{_e(Path(value).name)}</a></td>")
-            elif c == "status":
-                cells.append(f"<td><span class='status {_e(value)}'>{_e(value)}</span></td>")
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                cells.append(f"<td class='num'>{_fmt(value)}</td>")
-            else:
-                cells.append(f"<td>{_fmt(value)}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
+    titles = ["ticker", "status", "run"] + [title for _, title, _ in HEADLINE_COLUMNS] + [
+        U_TITLE, "best baseline (U)", "verdict"]
+    head = "".join(f"<th>{_e(t)}</th>" for t in titles)
+    body = [_batch_row(r, out_dir) for r in records]
     content = (f"<h1>Batch of {len(records)} run(s) <small>{ok} ok, {len(records) - ok} failed</small></h1>"
-               f"<table class='batch'><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-               "<p>Theil's U is the model's RMSE over persistence's on the same test rows: below 1 beats "
-               "persistence. Directional accuracy near 0.5 is a coin toss.</p>")
+               "<p>Scores of each run's model on its own test rows. Theil's U is the model's RMSE over "
+               "persistence's on the same rows: below 1 beats persistence. Directional accuracy near 50% is a "
+               "coin toss. Price-unit columns are in each ticker's own currency.</p>"
+               f"<div class='scroll'><table class='batch'><thead><tr>{head}</tr></thead>"
+               f"<tbody>{''.join(body)}</tbody></table></div>")
     return _page(f"Batch summary ({len(records)} runs)", content)
+
+
+def _batch_row(record: Mapping[str, Any], out_dir: Path) -> str:
+    """One ticker's row: link, status, the model's headline scores, best baseline, verdict (or the error)."""
+    run_dir = record.get("run_dir")
+    metrics = _read_json_or_none(RunPaths(Path(run_dir)).metrics) if run_dir else None
+    test = (metrics or {}).get("test") or {}
+    model = test.get("model") if isinstance(test.get("model"), Mapping) else {}
+    u_by = _theils_u_by_forecaster(metrics) if metrics else {}
+    if "model" not in u_by and _number_or_none(record.get("theils_u")) is not None:
+        u_by["model"] = float(record["theils_u"])
+    model = {"directional_accuracy": record.get("directional_accuracy"), **model, "theils_u": u_by.get("model")}
+    formats = column_formats([model])
+    status = record.get("status")
+    cells = [f"<th scope='row'>{_e(record.get('ticker'))}</th>",
+             f"<td><span class='status {_e(status)}'>{_e(status)}</span></td>"]
+    if run_dir:
+        href = _relative_href(Path(run_dir) / "index.html", out_dir)
+        cells.append(f"<td><a href='{_e(href)}'>{_e(Path(run_dir).name)}</a></td>")
+    else:
+        cells.append("<td>—</td>")
+    cells += [f"<td class='num'>{formats[key](model.get(key))}</td>" for key, _, _ in HEADLINE_COLUMNS]
+    cells.append(f"<td class='num'>{_ratio(model.get('theils_u'))}</td>")
+    baselines = {n: u for n, u in u_by.items() if n != "model" and u is not None}
+    best = min(baselines, key=baselines.get) if baselines else None
+    cells.append(f"<td>{_e(best)} ({_ratio(baselines[best])})</td>" if best else "<td>—</td>")
+    verdict = record.get("verdict") or ""
+    beaten = baseline_beats_model(u_by)
+    text = _e(verdict) + (f" <span class='beaten'>{_e(beaten)}</span>" if beaten else "")
+    if record.get("error"):
+        text += f" <span class='error'>{_e(record['error'])}</span>"
+    cells.append(f"<td class='verdict-cell'>{text or '—'}</td>")
+    return f"<tr>{''.join(cells)}</tr>"
 
 
 def _relative_href(target: Path, start: Path) -> str:
@@ -408,6 +507,9 @@ tr.model { background: #eef5ff; } tr.yardstick { color: #555; }
 .banner.synthetic { background: #fff3cd; border: 2px solid #e0a800; }
 .banner.failed { background: #fde2e1; border: 2px solid #d9534f; }
 .verdict { font-size: 1.1em; }
+.scroll { overflow-x: auto; } table.batch thead th { position: sticky; top: 0; background: #f7f7f7; }
+td.verdict-cell { min-width: 22rem; font-size: 0.9em; }
+.beaten { background: #fff3cd; padding: 0.4rem 0.7rem; border-left: 4px solid #e0a800; }
 .status { padding: 0 0.4rem; border-radius: 3px; font-size: 0.9em; }
 .status.ok { background: #d4edda; } .status.failed, .status.interrupted { background: #f8d7da; }
 .status.not-run { background: #eee; color: #555; }
@@ -417,10 +519,11 @@ footer { margin-top: 3rem; color: #777; font-size: 0.85em; }
 """
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, *, head: str = "") -> str:
+    """A whole page; ``head`` goes last in <head> (the plotly.js script tag, when the body draws figures)."""
     return (f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
             f"<meta name='viewport' content='width=device-width, initial-scale=1'>\n<title>{_e(title)}</title>\n"
-            f"<style>{_CSS}</style>\n</head>\n<body>\n{body}\n</body>\n</html>\n")
+            f"<style>{_CSS}</style>\n{head}</head>\n<body>\n{body}\n</body>\n</html>\n")
 
 
 def _section(title: str, content: str) -> str:
@@ -434,16 +537,6 @@ def _missing(filename: str, made_by: str) -> str:
 
 def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return _e(value)
-    if isinstance(value, float):
-        return "—" if value != value else f"{value:.4g}"
-    return _e(value)
 
 
 def _number_or_none(value: Any) -> float | None:

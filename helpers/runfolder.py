@@ -18,6 +18,7 @@ can be re-run alone. Paths are named here once; nothing else spells them.
         risk.json                       one-day VaR/ES backtests (08; also under metrics.json "risk")
         NN_name.ipynb, NN_name.html     executed notebooks and their HTML
         index.html                      the report's front page
+        plotly.min.js, notebook.css     loaded by every page by relative path (helpers/plotlyjs.py, runner.py)
 """
 
 from __future__ import annotations

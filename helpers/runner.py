@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ import nbformat
 
 from helpers.atomic import atomic_write_text
 from helpers.config import ConfigError, RunConfig
+from helpers.plotlyjs import RENDERER_ENV, RENDERER_NAME, add_figure_html, draws_plotly, script_tag, write_plotlyjs
 from helpers.report import NotebookStatus, write_index
 from helpers.runfolder import DEFAULT_REPORTS, PROJECT_ROOT, RunPaths, new_run_id, unique_run_dir
 
@@ -31,13 +33,34 @@ NOTEBOOKS = ("01_collect", "02_explore", "03_featurize", "04_model", "05_tune", 
 DEFAULT_NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 ALPHAVANTAGE_KEY_ENV = "ALPHAVANTAGE_API_KEY"
 
-# Environment of the notebook kernels. plotly's "notebook" renderer embeds plotly.js in the output, the only
-# way figures survive nbconvert's HTML export offline (see FIELD-NOTES.md).
-KERNEL_ENV = {"PLOTLY_RENDERER": "notebook"}
-KERNEL_ENV_DEFAULTS = {"TF_CPP_MIN_LOG_LEVEL": "2"}   # TensorFlow's start-up chatter would fill the HTML
+# Environment of the notebook kernels: figures without plotly.js (each page loads the run folder's one
+# plotly.min.js, see helpers/plotlyjs.py), and TensorFlow's C++ INFO lines off (they would fill the pages).
+KERNEL_ENV = {RENDERER_ENV: RENDERER_NAME}
+KERNEL_ENV_DEFAULTS = {"TF_CPP_MIN_LOG_LEVEL": "2"}
+# TensorFlow start-up lines that TF_CPP_MIN_LOG_LEVEL does not silence (absl prints them before it reads its
+# settings): absl's preamble and INFO records such as "oneDNN custom operations are on". Dropped from stderr
+# outputs of executed notebooks; warnings and errors (W..., E... records) stay.
+_TF_STARTUP_LINE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|I\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*"
+    r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)$")
+# Notebook pages share one stylesheet (JupyterLab's, ~250 kB) beside them instead of a copy each.
+NOTEBOOK_CSS = "notebook.css"
+_CSS_START, _CSS_END = "<!-- lstm-lab notebook css -->", "<!-- /lstm-lab notebook css -->"
 
 # nbconvert's lab template with each code input in a <details> (foldable) and a "Hide code" button.
 _FOLDABLE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{#- Nothing from the network: no require.js, MathJax, mermaid or widget scripts (no notebook uses them);
+    plotly.js from the run folder when the page draws a figure. -#}
+{%- block html_head_js_requirejs -%}
+{%- if resources.plotlyjs_tag %}{{ resources.plotlyjs_tag }}{% endif -%}
+{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block notebook_css -%}
+<!-- lstm-lab notebook css -->{{ super() }}<!-- /lstm-lab notebook css -->
+{%- endblock notebook_css -%}
 {%- block body_header -%}
 {{ super() }}
 <nav class="lab-report-bar" style="font-family: sans-serif; padding: 0.5rem 1rem; border-bottom: 1px solid #ddd;">
@@ -229,6 +252,7 @@ def run_series(config: RunConfig, *, out_dir: str | Path = DEFAULT_REPORTS, run_
 
     paths = RunPaths(_create_run_dir(Path(out_dir), run_id or new_run_id(config.ticker, config.cell)))
     config.save(paths.config)
+    write_plotlyjs(paths.root)
     log.info("run folder %s: %s", paths.root, ", ".join(stems))
     statuses: dict[str, NotebookStatus] = {stem: NotebookStatus("not run") for stem in stems}
     try:
@@ -270,7 +294,39 @@ def execute_notebook(source: Path, paths: RunPaths, *, kernel_name: str = "pytho
     except Exception as err:  # kernel died, timed out, failed to start: no cell error output to read
         raise NotebookFailed(stem, _running_cell_index(output), type(err).__name__, _first_line(str(err)),
                              paths.root) from err
+    finally:
+        _quiet_saved_notebook(output)
     return output
+
+
+def drop_startup_chatter(nb: nbformat.NotebookNode) -> int:
+    """Remove TensorFlow's start-up lines (``_TF_STARTUP_LINE``) from the notebook's stderr outputs, in place;
+    return how many lines went. Outputs left empty are removed."""
+    dropped = 0
+    for cell in nb.cells:
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                lines = out.get("text", "").splitlines(keepends=True)
+                quiet = [line for line in lines if not _TF_STARTUP_LINE.match(line.rstrip("\r\n"))]
+                dropped += len(lines) - len(quiet)
+                if not "".join(quiet).strip():
+                    continue
+                out["text"] = "".join(quiet)
+            kept.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = kept
+    return dropped
+
+
+def _quiet_saved_notebook(output: Path) -> None:
+    """Rewrite the executed notebook without TensorFlow's start-up chatter (a failure here only logs)."""
+    try:
+        nb = nbformat.read(output, as_version=4)
+        if drop_startup_chatter(nb):
+            atomic_write_text(output, nbformat.writes(nb))
+    except Exception as err:  # papermill saved nothing readable: the run's own error says more
+        log.debug("could not tidy %s: %s", output, err)
 
 
 def kernel_arguments(kernel_name: str) -> list[str]:
@@ -370,8 +426,9 @@ def _progress(stems: Sequence[str], ticker: str, enabled: bool) -> Iterator[Any]
 def export_html(notebook_path: str | Path, html_path: str | Path, *, no_code: bool = False) -> Path:
     """Export an executed notebook to HTML (lab template), code inputs foldable, or left out with ``no_code``.
 
-    Plotly figures made with the 'notebook' renderer carry plotly.js inside the output, so the page draws
-    them offline.
+    The page loads nothing from the network: plotly.js and JupyterLab's stylesheet are files beside it
+    (``plotly.min.js``, ``notebook.css``, written once per folder) loaded by relative path, so the folder
+    opens offline, from a zip, anywhere. Figures stored as plotly JSON (the report renderer) are drawn from it.
     """
     from nbconvert import HTMLExporter
 
@@ -381,8 +438,29 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, no_code: bo
                             template_file="foldable.html.j2", exclude_input=no_code,
                             exclude_input_prompt=no_code, exclude_output_prompt=no_code)
     nb = nbformat.read(notebook_path, as_version=4)
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": notebook_path.stem}})
-    return atomic_write_text(html_path, body)
+    drop_startup_chatter(nb)
+    add_figure_html(nb)
+    resources: dict[str, Any] = {"metadata": {"name": notebook_path.stem}}
+    if draws_plotly(nbformat.writes(nb)):
+        write_plotlyjs(html_path.parent)
+        resources["plotlyjs_tag"] = script_tag()
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
+    return atomic_write_text(html_path, _share_notebook_css(body, html_path.parent))
+
+
+def _share_notebook_css(page: str, folder: Path) -> str:
+    """The page with its inline JupyterLab stylesheet moved to ``folder/notebook.css`` (written when it differs)
+    and linked by relative path."""
+    start, end = page.find(_CSS_START), page.find(_CSS_END)
+    if start < 0 or end < start:
+        return page
+    block = page[start + len(_CSS_START):end]
+    css = "\n".join(re.findall(r"<style[^>]*>(.*?)</style>", block, flags=re.DOTALL))
+    target = folder / NOTEBOOK_CSS
+    if not target.is_file() or target.read_text(encoding="utf-8") != css:
+        atomic_write_text(target, css)
+    link = f'<link rel="stylesheet" href="{NOTEBOOK_CSS}">'
+    return page[:start] + link + page[end + len(_CSS_END):]
 
 
 def _export_quietly(paths: RunPaths, stem: str, no_code: bool) -> None:

@@ -344,6 +344,18 @@ def test_auto_offline_falls_back_to_the_embedded_sample_for_aapl(cache_dir, slee
     assert sleeps  # the network was retried before giving up
 
 
+def test_auto_offline_says_one_line_per_fallback_step_not_yfinances_errors(cache_dir, sleeps, caplog):
+    """yfinance logs several ERROR lines per attempt ("possibly delisted" among them); a user sees two lines."""
+    cfg = config(source="auto", start="2010-01-04", end="2010-12-31")
+    with caplog.at_level(logging.INFO):
+        load(cfg, cache_dir, FakeYFinance(behaviour="network_log"), sleeps=sleeps)
+    shown = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r.getMessage().split(":")[0] for r in shown] == ["Yahoo Finance unreachable (network down)",
+                                                             "no live or cached data for AAPL"]
+    assert not any(r.name.startswith("yfinance") for r in caplog.records)
+    assert logging.getLogger("yfinance").propagate          # restored after each download
+
+
 def test_auto_offline_prefers_a_cached_copy_over_the_sample(cache_dir):
     load(config(), cache_dir, FakeYFinance())
     result = load(config(source="auto", start="2024-03-01", end="2024-12-31"), cache_dir,

@@ -28,7 +28,7 @@ PLOT = ("import plotly.graph_objects as go\n"
 RECORD_CONFIG = ("import json, os\n"
                  "with open(os.path.join(run_dir, 'seen.json'), 'w') as fh:\n"
                  "    json.dump({'ticker': ctx.config.ticker, 'mode': ctx.config.mode,\n"
-                 "               'renderer': os.environ.get('PLOTLY_RENDERER')}, fh)")
+                 "               'renderer': __import__('plotly.io').io.renderers.default}, fh)")
 # A metrics.json shaped like 06_evaluate's, with numbers that depend on the ticker (so batch rows differ).
 WRITE_METRICS = """\
 from helpers.atomic import atomic_write_json
@@ -110,9 +110,9 @@ def test_notebooks_read_the_config_the_runner_wrote(ok_run):
 
 
 @pytest.mark.slow
-def test_kernels_run_with_the_notebook_plotly_renderer(ok_run):
+def test_kernels_draw_figures_with_the_report_renderer(ok_run):
     run_dir, _ = ok_run
-    assert json.loads((run_dir / "seen.json").read_text())["renderer"] == "notebook"
+    assert json.loads((run_dir / "seen.json").read_text())["renderer"] == "lstm_lab_report"
 
 
 @pytest.mark.slow
@@ -131,7 +131,13 @@ def test_exported_html_draws_plotly_offline(ok_run):
     run_dir, _ = ok_run
     page = (run_dir / "01_collect.html").read_text()
     assert "Plotly.newPlot" in page
-    assert "plotly.js v" in page            # the library itself is embedded, not fetched from a CDN
+    assert 'src="plotly.min.js"' in page and "plotly.js v" not in page   # loaded from the folder
+    assert "plotly.js v" in (run_dir / "plotly.min.js").read_text()
+    executed = (run_dir / "01_collect.ipynb").read_text()
+    assert "plotly.js v" not in executed                                          # the notebook keeps no copy...
+    assert '"application/vnd.plotly.v1+json"' in executed                         # ...but a figure Lab can draw
+    assert 'src="http' not in page and '<link rel="stylesheet" href="notebook.css">' in page
+    assert "jp-Notebook" in (run_dir / "notebook.css").read_text()
 
 
 @pytest.mark.slow
@@ -298,9 +304,17 @@ def test_index_shows_the_headline_table_from_metrics_json(tmp_path):
     _write_metrics(tmp_path)
     index = write_index(tmp_path, quick_config(), notebooks_status={"06_evaluate": "ok"}).read_text()
     assert "<strong>The model does not beat persistence on these test rows.</strong>" in index
-    assert "<th scope='row'>model</th><td>2.02</td><td>1.5</td><td>1.1</td><td>1.003</td><td>0.512</td>" in index
-    assert "<td>1.01</td>" in index                   # Theil's U column: the model's own
-    assert "<th scope='row'>persistence</th>" in index and "95% CI 0.47 to 0.55" in index
+    # Each column rounded alike: prices to 4 significant digits of the column's smallest value (1.49 -> 3
+    # decimals), MAPE already in percent, directional accuracy as a percentage, ratios to 4 decimals.
+    assert ("<th scope='row'>model</th><td>2.020</td><td>1.500</td><td>1.100</td><td>1.0030</td><td>51.2%</td>"
+            "<td>1.0100</td>") in index
+    assert "<th scope='row'>persistence</th><td>2.000</td><td>1.490</td>" in index
+    for title in ("RMSE (price units)", "MAE (price units)", "MAPE (%)", "MASE (unitless)",
+                  "directional accuracy (%)", "Theil&#x27;s U (unitless)"):
+        assert f"<th>{title}</th>" in index, title
+    assert "95% CI 47.0% to 55.0%" in index
+    assert ("Persistence (1.0000) scores a lower Theil&#x27;s U than the model&#x27;s 1.0100: a naive forecast "
+            "beats the network here.") in index
 
 
 def test_index_degrades_gracefully_when_files_are_missing(tmp_path):
@@ -334,7 +348,7 @@ def test_index_marks_the_failed_notebook_and_its_cell(tmp_path):
     assert "href='02_explore.html'" in index
 
 
-def test_index_draws_the_forecast_chart_with_plotly_embedded_once(tmp_path):
+def test_index_draws_the_forecast_chart_with_the_folders_one_plotly_js(tmp_path):
     days = pd.bdate_range("2024-01-01", periods=30, name="date")
     pd.DataFrame({"close": range(30)}, index=days, dtype=float).to_parquet(tmp_path / "data.parquet")
     (tmp_path / "data").mkdir()
@@ -342,7 +356,10 @@ def test_index_draws_the_forecast_chart_with_plotly_embedded_once(tmp_path):
     pd.DataFrame({"date": pd.bdate_range("2024-02-12", periods=3), "forecast": [30.0, 31.0, 32.0],
                   "lower_80": [29.0] * 3, "upper_80": [33.0] * 3}).to_csv(tmp_path / "forecast.csv", index=False)
     index = write_index(tmp_path, quick_config(), notebooks_status={}).read_text()
-    assert index.count("Plotly.newPlot") == 1 and index.count("plotly.js v") == 1
+    assert index.count("Plotly.newPlot") == 1 and "plotly.js v" not in index
+    assert '<script src="plotly.min.js"' in index                   # loaded by relative path...
+    assert "plotly.js v" in (tmp_path / "plotly.min.js").read_text()  # ...from the one copy in the run folder
+    assert 'src="http' not in index
 
 
 def test_a_broken_forecast_file_costs_only_its_chart(tmp_path):

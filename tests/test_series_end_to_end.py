@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
 import pandas as pd
 import pytest
 
 from helpers.config import RunConfig
-from helpers.runfolder import RunPaths
+from helpers.runfolder import PROJECT_ROOT, RunPaths
 from helpers.runner import NOTEBOOKS, run_series
+from tests.browser import chromium_path, render_page
 
+SCREENSHOTS = PROJECT_ROOT / "reports" / "browser-check"     # for a human to look at
+SHOWN = ("index", "04_model", "06_evaluate", "07_forecast")
 TINY = dict(source="sample", start="2013-01-01", units=(8,), epochs=1, patience=1, seeds=2, window=10,
             compare_cells=("lstm",), max_trials=1, tune_epochs=1, tune_windows=(10,), walk_forward_folds=1,
             mc_samples=5, forecast_days=3)
@@ -110,3 +114,46 @@ def test_the_run_model_manifest_records_the_tuning_it_used(run_folder):
     assert len(manifest["ensemble"]["seeds"]) == TINY["seeds"]
     metrics = json.loads(run_folder.metrics.read_text())
     assert metrics["model"]["sha256"] == manifest["model_file"]["sha256"]
+
+
+# ---------------------------------------------------------------------------------------------- pages worth sharing
+
+PAGE_NOISE = ("oneDNN", "absl", "\x08", "INFO helpers", 'src="http')
+
+
+@pytest.mark.slow
+def test_plotly_js_is_in_the_run_folder_once_and_no_page_carries_a_copy(run_folder):
+    holders = [p.relative_to(run_folder.root).as_posix() for p in run_folder.root.rglob("*")
+               if p.is_file() and p.suffix in (".js", ".html", ".ipynb", ".css") and "plotly.js v" in p.read_text()]
+    assert holders == ["plotly.min.js"]
+    pages = sorted(run_folder.root.glob("*.html"))
+    assert len(pages) == len(NOTEBOOKS) + 1
+    assert all(page.stat().st_size < 1_500_000 for page in pages), [(p.name, p.stat().st_size) for p in pages]
+
+
+@pytest.mark.slow
+def test_every_exported_page_is_free_of_start_up_noise_and_network_loads(run_folder):
+    for page in sorted(run_folder.root.glob("*.html")):
+        text = page.read_text()
+        found = [noise for noise in PAGE_NOISE if noise in text]
+        assert not found, f"{page.name} contains {found}"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(chromium_path() is None, reason="chromium is not on PATH: run scripts/install-system-deps.sh")
+def test_a_copy_of_the_run_folder_moved_elsewhere_draws_every_chart(run_folder, tmp_path_factory):
+    """Relative paths hold: the folder is copied elsewhere (as a zip would be), the original renamed away."""
+    moved = tmp_path_factory.mktemp("elsewhere") / "shared-report"
+    shutil.copytree(run_folder.root, moved)
+    hidden = run_folder.root.with_name(run_folder.root.name + "-hidden")
+    run_folder.root.rename(hidden)
+    try:
+        for page in sorted(moved.glob("*.html")):
+            figures = page.read_text().count("Plotly.newPlot")
+            shot = SCREENSHOTS / f"series-{page.stem}.png" if page.stem in SHOWN else None
+            rendered = render_page(page, shot, budget_ms=15000)
+            assert rendered.console_errors == [], (page.name, rendered.console_errors)
+            assert rendered.svg_count >= figures, (page.name, rendered.svg_count, figures)
+    finally:
+        hidden.rename(run_folder.root)

@@ -92,8 +92,9 @@ def fetch(ticker: str, *, start: str | None, end: str | None, auto_adjust: bool 
         except _TransientFailure as failure:
             if attempt + 1 < attempts:
                 wait = backoff_s * 2 ** attempt
-                log.warning("yfinance: %s for %s (%s); retry %d of %d in %.1f s", _KIND_TEXT[failure.kind],
-                            ticker, failure.detail, attempt + 1, attempts - 1, wait)
+                # INFO: the caller says in one line what the failure means for the run (data.py's chain)
+                log.info("yfinance: %s for %s (%s); retry %d of %d in %.1f s", _KIND_TEXT[failure.kind],
+                         ticker, failure.detail, attempt + 1, attempts - 1, wait)
                 sleep(wait)
                 continue
             tried = f"{attempts} attempt{'s' if attempts > 1 else ''}"
@@ -220,11 +221,16 @@ def _adjust_by_adj_close(frame: pd.DataFrame) -> pd.DataFrame:
 
 # ---------------------------------------------------------------------- reading yfinance's failures
 class _ErrorCapture(logging.Handler):
-    """Collects WARNING+ messages of the ``yfinance`` logger while a download runs (1.x reports failures there)."""
+    """Collects WARNING+ messages of the ``yfinance`` logger while a download runs (1.x reports failures there).
+
+    They are kept from the user's log meanwhile (offline, yfinance logs five or six ERROR lines per attempt,
+    "possibly delisted" among them): the failure is classified here and reported once by the caller.
+    """
 
     def __init__(self) -> None:
         super().__init__(level=logging.WARNING)
         self.records: list[tuple[int, str]] = []
+        self._propagate = True
 
     @property
     def texts(self) -> list[str]:
@@ -238,11 +244,15 @@ class _ErrorCapture(logging.Handler):
             pass
 
     def __enter__(self) -> "_ErrorCapture":
-        logging.getLogger("yfinance").addHandler(self)
+        logger = logging.getLogger("yfinance")
+        logger.addHandler(self)
+        self._propagate, logger.propagate = logger.propagate, False
         return self
 
     def __exit__(self, *exc: object) -> None:
-        logging.getLogger("yfinance").removeHandler(self)
+        logger = logging.getLogger("yfinance")
+        logger.removeHandler(self)
+        logger.propagate = self._propagate
 
 
 def _shared_errors(yf: Any, ticker: str) -> list[str]:
