@@ -28,7 +28,8 @@ import pandas as pd
 
 from helpers.atomic import atomic_write_csv, atomic_write_json, atomic_write_text, read_json
 from helpers.config import ConfigError
-from helpers.notebook import LAB_RUN, configure_plotting
+from helpers.notebook import (INTERACTIVE_MODE, configure_logging, configure_plotting, repository_root,
+                              resolve_run_dir)
 from helpers.panel_config import PANEL_CONFIG_FILE, PanelConfig
 from helpers.panel_data import PanelData, load_panel
 from helpers.panel_windows import study_periods
@@ -47,6 +48,11 @@ DAILY_FILE = "panel_daily.csv"
 DATA_REPORT_FILE = "panel_data_report.json"
 
 
+def default_panel_csv() -> Path:
+    """The development panel beside the project (``../shared/data/panel/US14-close.csv``), when present."""
+    return repository_root().parent / "shared" / "data" / "panel" / "US14-close.csv"
+
+
 # ---------------------------------------------------------------------- inside the notebook
 def start_panel_notebook(run_dir: str | os.PathLike | None, overrides: dict[str, Any] | None = None
                          ) -> tuple[PanelConfig, RunPaths]:
@@ -57,14 +63,17 @@ def start_panel_notebook(run_dir: str | os.PathLike | None, overrides: dict[str,
     saved; otherwise the saved config is read and ``overrides`` apply in memory only.
     """
     overrides = dict(overrides or {})
-    paths = RunPaths(Path(run_dir) if run_dir else LAB_RUN / "panel")
+    interactive = not run_dir
+    paths = RunPaths(resolve_run_dir(run_dir) / "panel" if interactive else resolve_run_dir(run_dir))
     paths.root.mkdir(parents=True, exist_ok=True)
     configure_plotting()
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", force=True)
+    configure_logging()
     saved = paths.root / PANEL_CONFIG_FILE
     sources = {"csv_path", "csv_dir", "tickers", "universe_path"}
+    if interactive and not sources & set(overrides) and not saved.exists() and default_panel_csv().is_file():
+        overrides["csv_path"] = str(default_panel_csv())   # JupyterLab with no source: the shared 14-stock panel
     if sources & set(overrides) or not saved.exists():
-        mode = overrides.pop("mode", "full")
+        mode = overrides.pop("mode", INTERACTIVE_MODE if interactive else "full")
         config = PanelConfig.for_mode(mode, **overrides)
         config.save(saved)
     else:
