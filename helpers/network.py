@@ -7,11 +7,12 @@ and risk load is one :class:`NetworkForecaster`:
   window in parallel and are trained together; the forecast is their mean. One file, one call.
 - **Start as persistence, earn every departure.** Each tower's head starts at the output that means "no
   change" (a zero log return, scaled; a probability of 0.5), so the untrained network forecasts persistence.
-  Early stopping is per tower and counts the untrained start as epoch 0: a tower whose validation loss never
-  improves on "no change" keeps its starting weights. Then the ensemble's departure from "no change" is shrunk
-  by a factor in [0, 1] fitted on the validation rows and discounted by its own uncertainty
-  (:func:`shrinkage_factor`), so the network moves away from persistence only as far as validation rows give
-  evidence for. Test rows are never used.
+  Early stopping is per tower, on the first half of the validation rows, and counts the untrained start as
+  epoch 0: a tower whose validation loss never improves on "no change" keeps its starting weights. Then the
+  ensemble's departure from "no change" is shrunk by a factor in [0, 1] fitted on the second half of the
+  validation rows (which the stopping never saw) and discounted by its own uncertainty (:func:`shrinkage_factor`),
+  so the network moves away from persistence only as far as unseen validation rows give evidence for. Test rows
+  are never used.
 - **The forecaster surface.** ``fit(close, train_end)`` / ``predict(close, origins, horizon)`` like the
   baselines (:mod:`helpers.baselines`), plus ``predict_at``/``sample_at`` on any feature frame for bands.
 """
@@ -36,7 +37,7 @@ SHRINK_LAYER = "shrink_to_persistence"
 @dataclass
 class EnsembleFit:
     """How training went: per-tower histories and best epochs (0 = the untrained start, i.e. persistence),
-    the shrinkage factor and the validation losses it was chosen on."""
+    the shrinkage factor and the validation losses (second half of the validation rows) it was chosen on."""
 
     seeds: list[int]
     history: dict[str, list[float]]                    # the whole model's loss, val_loss, learning_rate
@@ -212,7 +213,12 @@ class NetworkForecaster:
                                      windows.n_features, self.seeds, output=output_kind(windows.target),
                                      start=start)
         compile_model(towers, config.learning_rate, windows.target)
-        x_val, y_val = np.ascontiguousarray(windows.inputs("val")), windows.labels("val")
+        # The validation rows are used twice, so they are halved: the first half stops each tower, the second
+        # (closer to the test period, unseen by the stopping) decides how far to trust the departure.
+        x_all, y_all = np.ascontiguousarray(windows.inputs("val")), windows.labels("val")
+        half = len(x_all) // 2
+        x_val, y_val = x_all[:half], y_all[:half]
+        x_judge, y_judge = x_all[half:], y_all[half:]
         tile = (1, len(self.seeds), 1)
         window_bytes = (windows.window * windows.n_features + windows.horizon * len(self.seeds)) * 4
         self.feed_ = "arrays" if windows.n_samples("train") * window_bytes <= memory_budget_bytes else "dataset"
@@ -230,12 +236,12 @@ class NetworkForecaster:
                              validation_data=(x_val, np.tile(y_val[:, None, :], tile)))
         seconds = time.perf_counter() - started
 
-        per_tower = towers.predict(x_val, batch_size=1024, verbose=0)
+        per_tower = towers.predict(x_judge, batch_size=1024, verbose=0)
         mean = per_tower.mean(axis=1)
         base = start if start is not None else mean
-        shrink = 1.0 if start is None else shrinkage_factor(mean, start, y_val)
+        shrink = 1.0 if start is None else shrinkage_factor(mean, start, y_judge)
         shrunk = base + shrink * (mean - base)
-        loss = (lambda p: float(_tower_losses(p[:, None, :], y_val, windows.target)[0]))
+        loss = (lambda p: float(_tower_losses(p[:, None, :], y_judge, windows.target)[0]))
         val_loss = {"ensemble": loss(mean), "shrunk": loss(shrunk)}
         if start is not None:
             val_loss["persistence"] = loss(np.broadcast_to(start, mean.shape))

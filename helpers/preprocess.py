@@ -203,7 +203,12 @@ class Preprocessor:
             raise ValueError(f"model outputs must have {self.horizon} columns (one per step), got shape {out.shape}")
         c = np.asarray(last_close, dtype=np.float64)[..., None]
         if self.target == "log_return":
-            return c * np.exp(self.target_scaler_.inverse_transform(out))
+            # Measured from "no change" as the network emits it (float32), so an output equal to it gives exactly
+            # C[t]: a network that stayed at persistence forecasts persistence, not a 1e-9 drift that a test finds.
+            start = np.float32(self.no_change_output()).astype(np.float64)
+            scale = self.target_scaler_.inverse_transform(np.ones((1, self.horizon)))[0] - \
+                self.target_scaler_.inverse_transform(np.zeros((1, self.horizon)))[0]
+            return c * np.exp((out - start) * scale)
         if self.target == "price":
             return self.target_scaler_.inverse_transform(out)
         return c * np.exp((2.0 * out - 1.0) * self.mean_abs_log_return_)

@@ -124,3 +124,14 @@ def test_a_forecaster_fitted_through_the_baselines_surface_reads_training_rows_o
         np.testing.assert_array_equal(wa, wb)
     np.testing.assert_array_equal(a.predict(close, np.array([380, 399]), 1),
                                   b.predict(changed["close"], np.array([380, 399]), 1))
+
+
+def test_a_network_at_its_persistence_start_forecasts_exactly_the_last_close():
+    """Not a 1e-9 drift: the float32 'no change' output maps to C[t] itself, so a persistence-like model's
+    Diebold-Mariano test never finds a 'significant' difference that is only rounding."""
+    frame = returns_frame(300, 0.0, seed=9)
+    windows = WindowGenerator(frame, FEATURES, config())
+    pre = windows.preprocessor
+    out = np.broadcast_to(np.float32(pre.no_change_output()), (5, 1)).astype(np.float32)
+    last_close = frame["close"].to_numpy()[-5:]
+    np.testing.assert_array_equal(pre.to_price(out, last_close)[:, 0], last_close)
