@@ -158,10 +158,9 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(common.WORK_DIR / f"e2e-{mode}", ignore_errors=True)
         row = run_end_to_end(mode, ticker=args.ticker, source=args.source)
         failed |= row["status"] == "failed"
-        if not args.no_record:
-            common.record_row(row)
-        print(json.dumps({"bench": row["bench"], "status": row["status"], **row["numbers"],
-                          "notes": row["notes"]}, indent=2, default=str))
+        common.record_and_print(row, record=not args.no_record,
+                                shown={"bench": row["bench"], "status": row["status"], **row["numbers"],
+                                       "notes": row["notes"]})
     return 1 if failed else 0
 
 

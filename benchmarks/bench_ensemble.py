@@ -121,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure_variant(args.worker, args.seeds, **sizes)))
         return 0
     row = run_ensemble_bench(args.seeds, args.cycles, **sizes)
-    if not args.no_record:
-        common.record_row(row)
-    print(json.dumps(row["numbers"], indent=2))
+    common.record_and_print(row, record=not args.no_record)
     return 0
 
 

@@ -19,7 +19,6 @@ Skips cleanly (a 'skipped' row, exit 0) when the shared data folder is absent.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import shlex
@@ -288,10 +287,9 @@ def main(argv: list[str] | None = None) -> int:
             row = run_skill_panel(mode, data_dir=args.data_dir, workers=args.workers, series=split_names(args.series),
                                   notebooks=None if args.notebooks == "all" else split_names(args.notebooks))
         failed |= row["status"] == "failed"
-        if not args.no_record:
-            common.record_row(row)
-        print(json.dumps({"bench": row["bench"], "status": row["status"], **row["numbers"],
-                          "table": row["tables"], "notes": row["notes"]}, indent=2, default=str))
+        common.record_and_print(row, record=not args.no_record,
+                                shown={"bench": row["bench"], "status": row["status"], **row["numbers"],
+                                       "table": row["tables"], "notes": row["notes"]})
     return 1 if failed else 0
 
 

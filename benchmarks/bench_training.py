@@ -186,9 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     row = run_training_bench(args.rows, args.features, args.window, units, args.epochs, args.batch_size,
                              args.cycles, args.with_deterministic_plain)
-    if not args.no_record:
-        common.record_row(row)
-    print(json.dumps(row["numbers"], indent=2))
+    common.record_and_print(row, record=not args.no_record)
     return 0
 
 

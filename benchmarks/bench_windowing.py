@@ -190,9 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     row = run_windowing_bench(args.rows, args.features, args.window, args.batch_size, args.cycles,
                               args.min_seconds)
-    if not args.no_record:
-        common.record_row(row)
-    print(json.dumps(row["numbers"], indent=2))
+    common.record_and_print(row, record=not args.no_record)
     return 0
 
 

@@ -260,6 +260,14 @@ def record_row(row: dict[str, Any], results_json: Path | None = None) -> Path:
     return results_json
 
 
+def record_and_print(row: dict[str, Any], *, record: bool = True, shown: dict[str, Any] | None = None) -> None:
+    """The end of every bench's ``main``: record the row (unless ``--no-record``) and print its numbers (or
+    ``shown``) as JSON."""
+    if record:
+        record_row(row)
+    print(json.dumps(row["numbers"] if shown is None else shown, indent=2, default=str))
+
+
 def load_results(results_json: Path | None = None) -> dict[str, Any]:
     """The rows in results.json (default ``benchmarks/results.json``; an empty dict when there is none yet)."""
     path = Path(results_json or RESULTS_JSON)
