@@ -484,8 +484,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def exit_code_for(err: BaseException) -> int:
-    """2 for a bad parameter or path on the command line (ConfigError), 1 for everything else."""
-    return EXIT_BAD_PARAMETER if isinstance(err, ConfigError) else EXIT_FAILED
+    """2 for bad input: a parameter or path on the command line (ConfigError), or data the run refuses before
+    any long work (too short a history, a CSV whose format is ambiguous, bars that are not daily, prices a
+    model cannot read); 1 for everything else (network, a notebook that failed, the unexpected)."""
+    return EXIT_BAD_PARAMETER if isinstance(err, (ConfigError, *_bad_input())) else EXIT_FAILED
+
+
+def _bad_input() -> tuple[type[BaseException], ...]:
+    from helpers.frequency import FrequencyError
+    from helpers.mismatch import ManifestMismatchError
+    from helpers.providers.base import CsvFormatError
+    from helpers.validation import InsufficientHistoryError
+
+    return (InsufficientHistoryError, FrequencyError, CsvFormatError, ManifestMismatchError)
 
 
 def failure_message(err: BaseException) -> str:

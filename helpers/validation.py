@@ -373,7 +373,7 @@ def check_history(n_rows: int, config: RunConfig, warmup_rows: int | None = None
     message = (
         f"not enough price history: {n_rows} rows available{warm}, {'more' if by_dates else needed} needed for "
         f"window={config.window}, horizon={config.horizon}, tune_windows={list(config.tune_windows)} and the "
-        f"whole series. First shortfall: {problems[0]} Use an earlier start (start={config.start or 'None'} now), "
+        f"whole series. First shortfall: {problems[0].rstrip('.')}. Use an earlier start (start={config.start or 'None'} now), "
         f"a smaller window or tune_windows, fewer walk_forward_folds, or data with a longer history (another "
         "ticker, a CSV, or source='sample')")
     raise InsufficientHistoryError(int(n_rows), needed, message)

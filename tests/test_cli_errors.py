@@ -71,7 +71,7 @@ def test_run_refuses_an_hourly_csv_before_any_notebook(tmp_path, notebooks, caps
     csv = hourly_csv(tmp_path / "eurusd_1h.csv")
     code, err = run_cli(capsys, "run", "--ticker", "EURUSD=X", "--csv", str(csv), "--quiet",
                         "--out", str(tmp_path / "reports"), "--notebooks-dir", str(notebooks))
-    assert code == EXIT_FAILED
+    assert code == EXIT_BAD_PARAMETER          # bad input: refused before any long work
     assert_one_message(err, "hourly bars", "600 bars, step 1h", "daily bars only")
     assert not (tmp_path / "reports").exists()
 
@@ -123,7 +123,7 @@ def test_a_csv_that_cannot_be_read_unambiguously_is_one_message(tmp_path, capsys
     csv = tmp_path / "ambiguous.csv"
     csv.write_text("Date,Close\n01.02.2024,1\n02.02.2024,2\n05.02.2024,3\n")
     code, err = run_cli(capsys, "collect", "--ticker", "X", "--csv", str(csv), "--out", str(tmp_path / "o.csv"))
-    assert code == EXIT_FAILED
+    assert code == EXIT_BAD_PARAMETER
     assert_one_message(err, "CsvFormatError", "ambiguous", "csv_dayfirst")
 
 
