@@ -128,6 +128,19 @@ def score_one_step(actual: np.ndarray, forecasts: dict[str, np.ndarray], previou
     }
 
 
+def directional_accuracy_line(metrics_json: dict[str, Any]) -> str:
+    """06's line on the model's directional accuracy with its interval and p-value; when the model forecast
+    no change on every test day (it stayed at persistence) it calls no direction, and the line says so."""
+    da = (metrics_json.get("test", {}).get("model") or {}).get("directional_accuracy")
+    n = metrics_json.get("directional_accuracy_n") or 0
+    if da is None or not n or not np.isfinite(da):
+        return ("The model forecast no change on every test day (it stayed at persistence), so it calls no "
+                "direction: directional accuracy is undefined.")
+    lo, hi = metrics_json["directional_accuracy_ci"]
+    return (f"Directional accuracy {da:.3f}, 95% Wilson interval [{lo:.3f}, {hi:.3f}], binomial p against 50%: "
+            f"{metrics_json['directional_accuracy_p_value']:.3f} on {n} days")
+
+
 def direction_against_always_up(actual: np.ndarray, forecast: np.ndarray, previous: np.ndarray,
                                 alpha: float = 0.05) -> dict[str, Any]:
     """The model's directional accuracy beside calling "up" every day, on the same days, with a test.

@@ -154,3 +154,14 @@ def test_rerunning_the_evaluation_keeps_the_risk_section_07_wrote(evaluated):
     atomic_write_json(paths.metrics, {**metrics, "risk": {"table": "from 07"}})
     evaluate_run(paths, config.replace(walk_forward_folds=1), walk_forward_network=False)
     assert json.loads(paths.metrics.read_text())["risk"] == {"table": "from 07"}
+
+
+def test_the_directional_accuracy_line_says_so_when_the_model_calls_no_direction():
+    from helpers.evaluate import directional_accuracy_line
+
+    stayed = {"test": {"model": {"directional_accuracy": None}}, "directional_accuracy_ci": [None, None],
+              "directional_accuracy_n": 0, "directional_accuracy_p_value": None}
+    assert "calls no direction" in directional_accuracy_line(stayed)
+    called = {"test": {"model": {"directional_accuracy": 0.54}}, "directional_accuracy_ci": [0.5, 0.58],
+              "directional_accuracy_n": 400, "directional_accuracy_p_value": 0.11}
+    assert directional_accuracy_line(called).startswith("Directional accuracy 0.540, 95% Wilson interval [0.500, 0.580]")
