@@ -9,12 +9,13 @@ can be re-run alone. Paths are named here once; nothing else spells them.
         data/data_report.json           source chain and every cleaning fix (01)
         data/features.parquet           feature table, warm-up dropped (03)
         data/features.json              feature list, dropped warm-up rows, switched-off groups (03)
-        model/model.keras               trained network (04), loads with safe_mode
-        model/manifest.json             its preprocessing, target, scaler, fingerprint, versions (04)
-        history.json                    training curves (04)
+        history.json                    training curves of the teaching network (04)
         tuning/                         keras-tuner directory (resumable) and best.json (05)
+        model/model.keras               the run's model: the tuned seed ensemble (06), loads with safe_mode
+        model/manifest.json             its preprocessing, target, tuning, seeds, fingerprints, versions (06)
         predictions.csv, metrics.json   test-set contract files (06)
         forecast.csv, ledger.sqlite     forecasts ahead and the ledger (07)
+        coverage.json                   how often each band held on the test days, with its test (07)
         risk.json                       one-day VaR/ES backtests (08; also under metrics.json "risk")
         NN_name.ipynb, NN_name.html     executed notebooks and their HTML
         index.html                      the report's front page
