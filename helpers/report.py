@@ -256,10 +256,11 @@ def baseline_beats_model(u_by_forecaster: Mapping[str, float | None]) -> str | N
                      if name != "model" and u is not None and u < model))
     if not better:
         return None
-    names = [f"{name} ({_ratio(u)})" for u, name in better]
+    digits = next((d for d in range(4, 9) if all(f"{u:.{d}f}" != f"{model:.{d}f}" for u, _ in better)), 8)
+    names = [f"{name} ({u:.{digits}f})" for u, name in better]
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
     verb = "scores" if len(names) == 1 else "score"
-    return (f"{listed[0].upper() + listed[1:]} {verb} a lower Theil's U than the model's {_ratio(model)}: "
+    return (f"{listed[0].upper() + listed[1:]} {verb} a lower Theil's U than the model's {model:.{digits}f}: "
             f"a naive forecast beats the network here.")
 
 

@@ -142,3 +142,10 @@ def test_daily_dates_are_written_short_and_intraday_times_kept():
     assert list(trace["x"]) == ["2024-01-01", "2024-01-02", "2024-01-03"]
     assert trace["customdata"] is hours and trace["y"].dtype == float
     assert '"2024-01-01"' in figure_html(go.Figure(go.Scatter(x=days, y=[1, 2, 3])))
+
+
+def test_the_baseline_sentence_prints_enough_decimals_to_show_the_difference_it_claims():
+    from helpers.report import baseline_beats_model
+
+    sentence = baseline_beats_model({"model": 0.998512, "arima": 0.998471, "persistence": 1.0})
+    assert "Arima (0.99847)" in sentence and "model's 0.99851" in sentence
