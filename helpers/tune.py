@@ -488,6 +488,8 @@ def run_search(frame: pd.DataFrame, feature_columns: Sequence[str], config: RunC
     best_hp, best_loss, selection = _best_trial(table, tuning_dir, hypermodel)
     default_overrides = {name: _json_value(getattr(config, name)) for name in OVERRIDE_FIELDS}
     default_loss = None if role == "worker" else default_val_loss(hypermodel, config, tuning_dir, verbose=verbose)
+    if role != "worker":
+        drop_trial_checkpoints(tuning_dir)
     return SearchResult(
         trials=table, best_hyperparameters=best_hp,
         best_overrides=None if best_hp is None else overrides_from_hyperparameters(best_hp),
@@ -495,6 +497,21 @@ def run_search(frame: pd.DataFrame, feature_columns: Sequence[str], config: RunC
         tuner=config.tuner, role=role, new_trials=new_trials, trials_run_here=hypermodel.trials_fitted,
         seconds=seconds, stopped_by_time_limit=stopped,
         boundaries=boundaries, last_tuning_date=tuning_frame.index[-1], tuning_dir=tuning_dir, selection=selection)
+
+
+def drop_trial_checkpoints(tuning_dir: str | Path) -> int:
+    """Delete the finished search's per-trial weight checkpoints; return how many.
+
+    keras-tuner keeps each trial's best weights (about 0.7 MB a trial in full mode, most of a run folder's
+    size). Nothing reads them afterwards: a resumed search needs only each trial's ``trial.json``, and 06 trains
+    the chosen configuration afresh. Called by the single process or the chief once the search is over.
+    """
+    removed = 0
+    for path in (Path(tuning_dir) / PROJECT_NAME).glob("trial_*/checkpoint*"):
+        if path.is_file():
+            path.unlink()
+            removed += 1
+    return removed
 
 
 def search_signature(tuning_frame: pd.DataFrame, feature_columns: Sequence[str], config: RunConfig) -> dict[str, Any]:

@@ -226,6 +226,7 @@ def test_time_limited_oracle_starts_no_trial_after_its_deadline():
 def test_resumed_search_runs_only_the_missing_trial(tmp_path, frame, monkeypatch):
     first = tune.run_search(frame, FEATURES, CONFIG, tmp_path, verbose=0)
     assert list(first.trials["trial_id"]) == ["0", "1"] and first.new_trials == 2
+    assert list((tmp_path / tune.PROJECT_NAME).glob("trial_*/checkpoint*")) == []   # weights dropped...
     spy = FitSpy(monkeypatch)
     again = tune.run_search(frame, FEATURES, CONFIG.replace(max_trials=3), tmp_path, verbose=0)
     assert spy.calls == 1 and again.new_trials == 1
@@ -233,7 +234,7 @@ def test_resumed_search_runs_only_the_missing_trial(tmp_path, frame, monkeypatch
     assert list(again.trials["trial_id"]) == ["0", "1", "2"]
     assert hyperparameter_rows(again.trials)[:2] == hyperparameter_rows(first.trials)
     assert len(set(hyperparameter_rows(again.trials.drop(columns="trial_id")))) == 3   # no trial repeated
-    assert again.default_val_loss == first.default_val_loss
+    assert again.default_val_loss == first.default_val_loss          # ...and the search still resumes
 
 
 @pytest.mark.slow
