@@ -490,15 +490,22 @@ def coverage_sentence(coverage: pd.DataFrame, alpha: float = 0.05) -> str:
     parts = []
     for name, rows in coverage.groupby("band", sort=False):
         nominal = float(rows["nominal"].iloc[0])
-        first = rows.sort_values("step").iloc[0]
-        n = int(first["n"])
-        test = metrics.coverage_test(int(round(float(first["coverage"]) * n)), n, nominal, alpha=alpha)
+        test = one_step_coverage_test(rows, alpha)
+        n = test["n"]
         cov = float(np.average(rows["coverage"], weights=rows["n"])) if rows["n"].sum() else math.nan
         where = (f"one step ahead ({cov:.0%} averaged over steps 1-{int(rows['step'].max())})" if len(rows) > 1
                  else "one step ahead")
         parts.append(f"The {nominal:.0%} band held the actual price on {test['coverage']:.0%} of {n} test rows {where}: "
                      f"{test['wording']} (exact binomial test against {nominal:.0%}, p = {test['p_value']:.2g}).")
     return " ".join(parts)
+
+
+def one_step_coverage_test(rows: pd.DataFrame, alpha: float = 0.05) -> dict:
+    """The exact binomial test (:func:`helpers.metrics.coverage_test`) of one band's step-1 hits, from its rows
+    of a :func:`band_coverage` table (later steps' hits overlap and are not independent, so they are not tested)."""
+    first = rows.sort_values("step").iloc[0]
+    n = int(first["n"])
+    return metrics.coverage_test(int(round(float(first["coverage"]) * n)), n, float(first["nominal"]), alpha=alpha)
 
 
 def write_coverage(paths: Any, tables: dict[str, dict[str, pd.DataFrame]]) -> Path:
@@ -511,10 +518,7 @@ def write_coverage(paths: Any, tables: dict[str, dict[str, pd.DataFrame]]) -> Pa
         for kind, table in kinds.items():
             entry: dict[str, Any] = {"coverage": coverage_by_band(table), "tests": {}}
             for name, rows in table.groupby("band", sort=False):
-                first = rows.sort_values("step").iloc[0]
-                n = int(first["n"])
-                entry["tests"][str(name)] = metrics.coverage_test(int(round(float(first["coverage"]) * n)), n,
-                                                                  float(first["nominal"]))
+                entry["tests"][str(name)] = one_step_coverage_test(rows)
             payload[f"{model} model, {kind} bands"] = entry
     return atomic_write_json(paths.coverage, payload)
 

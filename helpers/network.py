@@ -33,6 +33,9 @@ from helpers.splits import refit_split
 
 SHRINK_LAYER = "shrink_to_persistence"
 
+# Above this many bytes of training windows, batches are streamed from the strided view instead of materialised.
+DEFAULT_MEMORY_BUDGET = 1 << 30
+
 
 @dataclass
 class EnsembleFit:
@@ -197,7 +200,7 @@ class NetworkForecaster:
 
     # ------------------------------------------------------------------ fitting
     def fit_windows(self, windows: Any, *, verbose: int = 0,
-                    memory_budget_bytes: int = 1 << 30) -> "NetworkForecaster":
+                    memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET) -> "NetworkForecaster":
         """Train the towers on ``windows``' training samples, stop each on its validation samples, fit the
         shrinkage on them, and keep the deployment model. Test samples are never read. Training windows are
         materialised when they fit ``memory_budget_bytes``, else streamed from the view (``feed_``)."""

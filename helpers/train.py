@@ -14,10 +14,8 @@ import numpy as np
 import tensorflow as tf
 
 from helpers.config import RunConfig
+from helpers.network import DEFAULT_MEMORY_BUDGET
 from helpers.windows import WindowGenerator
-
-# Above this many bytes of training + validation windows, batches are streamed instead of materialised.
-DEFAULT_MEMORY_BUDGET = 1 << 30
 
 
 def set_seed(seed: int) -> None:
