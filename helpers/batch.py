@@ -96,7 +96,9 @@ def run_batch(configs: Sequence[RunConfig], *, workers: int = 1, dask_address: s
     # Plain, absolute values: the job travels to other processes (or machines sharing the file system).
     job = dict(out_dir=str(out_dir), notebooks=None if notebooks is None else list(notebooks), no_code=no_code,
                notebooks_dir=None if notebooks_dir is None else str(Path(notebooks_dir).resolve()),
-               kernel_name=kernel_name)
+               kernel_name=kernel_name,
+               # Tickers side by side already keep the cores busy: then one notebook at a time per ticker.
+               notebook_workers=1 if workers > 1 or dask_address is not None else None)
     rows: list[BatchRow | None] = [None] * len(configs)
     from tqdm.auto import tqdm
 
@@ -117,12 +119,14 @@ def run_batch(configs: Sequence[RunConfig], *, workers: int = 1, dask_address: s
 
 
 def run_one(config: RunConfig, *, out_dir: str, notebooks_dir: str | None, notebooks: list[str] | None,
-            no_code: bool, kernel_name: str) -> BatchRow:
-    """One ticker's series, in a worker process; every failure becomes a row, never an exception."""
+            no_code: bool, kernel_name: str, notebook_workers: int | None = None) -> BatchRow:
+    """One ticker's series, in a worker process; every failure becomes a row, never an exception.
+    ``notebook_workers``: notebooks at a time within the ticker's run (see :func:`helpers.runner.run_series`)."""
     try:
         with _ONE_RUN_PER_PROCESS:
             run_dir = run_series(config, out_dir=out_dir, notebooks_dir=notebooks_dir, notebooks=notebooks,
-                                 no_code=no_code, progress=False, kernel_name=kernel_name)
+                                 no_code=no_code, progress=False, kernel_name=kernel_name,
+                                 workers=notebook_workers)
     except NotebookFailed as failure:
         return _failed_row(config.ticker, failure.run_dir, str(failure).splitlines()[0])
     except Exception as err:

@@ -79,6 +79,9 @@ def add_run_command(subparsers: Any) -> None:
     parser.add_argument("--start", default=None, metavar="YYYY-MM-DD", help="first date (inclusive)")
     parser.add_argument("--end", default=None, metavar="YYYY-MM-DD", help="last date (inclusive)")
     _add_common_run_options(parser)
+    parser.add_argument("--kernels", type=int, default=None, metavar="N",
+                        help="notebooks at a time, each waiting for the files it reads (default 2; 1 runs them "
+                             "one by one in this process)")
     parser.set_defaults(handler=handle_run)
 
 
@@ -111,9 +114,12 @@ def handle_run(args: argparse.Namespace) -> int:
     if config.source == "csv":
         _check_csv_prices(config)
     select_notebooks(_only(args.only), args.notebooks_dir)   # a bad --only fails here, before the run folder
+    if args.kernels is not None and args.kernels < 1:
+        raise ConfigError("kernels", args.kernels, "a whole number of notebooks at a time >= 1")
     try:
         run_dir = run_series(config, out_dir=args.out, notebooks_dir=args.notebooks_dir, notebooks=_only(args.only),
-                             no_code=args.no_code, progress=not args.quiet, kernel_name=args.kernel)
+                             no_code=args.no_code, progress=not args.quiet, kernel_name=args.kernel,
+                             workers=args.kernels)
     except NotebookFailed as failure:
         print(str(failure.run_dir / "index.html"), flush=True)
         raise CliError(str(failure)) from failure

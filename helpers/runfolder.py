@@ -32,6 +32,31 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_REPORTS = PROJECT_ROOT / "reports"
 
+# The contract as data: which notebook writes each file (by its RunPaths name) and which files each notebook
+# reads. The runner derives from it which notebooks may run at the same time (helpers.runner.notebook_needs);
+# tests check it against every ``paths.require(...)`` and every notebook's code.
+WRITTEN_BY: dict[str, str] = {
+    "prices": "01_collect", "data_report": "01_collect",
+    "features": "03_featurize", "features_meta": "03_featurize",
+    "history": "04_model", "model_comparison": "04_model",
+    "tuning_dir": "05_tune", "best": "05_tune",
+    "model_dir": "06_evaluate", "model_file": "06_evaluate", "manifest": "06_evaluate",
+    "predictions": "06_evaluate", "metrics": "06_evaluate",
+    "forecast": "07_forecast", "ledger": "07_forecast", "coverage": "07_forecast",
+    "risk": "08_risk",
+}
+READS: dict[str, tuple[str, ...]] = {
+    "01_collect": (),
+    "02_explore": ("prices", "data_report"),
+    "03_featurize": ("prices", "data_report"),
+    "04_model": ("features", "features_meta", "data_report"),
+    "05_tune": ("features", "features_meta"),
+    "06_evaluate": ("features", "features_meta", "data_report", "best"),
+    "07_forecast": ("prices", "data_report", "features", "features_meta", "manifest", "model_file"),
+    "08_risk": ("features", "features_meta", "manifest", "model_file", "metrics"),
+    "09_panel": (),
+}
+
 
 @dataclass(frozen=True)
 class RunPaths:

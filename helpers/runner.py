@@ -4,16 +4,25 @@ One run = one folder under ``reports/`` (``AAPL-2026-11-21T1830-lstm``): its ``c
 then each notebook executes with ``run_dir`` pointing there, and is saved beside it as ``NN_name.ipynb`` and
 ``NN_name.html``. A failing notebook stops the run with :class:`NotebookFailed` naming the notebook and cell;
 the partial folder stays, with the failed notebook's HTML (traceback included) and an index marking it.
+
+Notebooks whose inputs are ready run at the same time, up to ``workers`` kernels (default: two, or the core
+count if smaller): 02 beside 03, 04 beside 05 and 06, 07 beside 08. Which notebook needs which follows from
+the run-folder contract (:data:`helpers.runfolder.READS` and :data:`~helpers.runfolder.WRITTEN_BY`), never from
+the order. A training notebook keeps about one core busy (small recurrent networks do not spread over cores),
+so two kernels use a two-core machine that one kernel leaves half idle.
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import contextlib
+import functools
 import logging
+import multiprocessing
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +33,8 @@ from helpers.atomic import atomic_write_text
 from helpers.config import ConfigError, RunConfig
 from helpers.plotlyjs import RENDERER_ENV, RENDERER_NAME, add_figure_html, draws_plotly, script_tag, write_plotlyjs
 from helpers.report import NotebookStatus, write_index
-from helpers.runfolder import DEFAULT_REPORTS, PROJECT_ROOT, RunPaths, new_run_id, unique_run_dir
+from helpers.runfolder import (DEFAULT_REPORTS, PROJECT_ROOT, READS, WRITTEN_BY, RunPaths, new_run_id,
+                               unique_run_dir)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +42,7 @@ NOTEBOOKS = ("01_collect", "02_explore", "03_featurize", "04_model", "05_tune", 
              "08_risk")
 DEFAULT_NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 ALPHAVANTAGE_KEY_ENV = "ALPHAVANTAGE_API_KEY"
+DEFAULT_WORKERS = 2                  # kernels at a time (see the module docstring)
 
 # Environment of the notebook kernels: figures without plotly.js (each page loads the run folder's one
 # plotly.min.js, see helpers/plotlyjs.py), and TensorFlow's C++ INFO lines off (they would fill the pages).
@@ -113,6 +124,10 @@ class NotebookFailed(RuntimeError):
             f"notebook {notebook} failed {where}: {ename}: {evalue}\n"
             f"The partial run folder is kept at {self.run_dir}; open {self.run_dir / (notebook + '.html')} "
             f"for the traceback, fix the cause and start a new run.")
+
+    def __reduce__(self):
+        # Raised in a worker process and re-raised here: rebuild from the fields, not from the message.
+        return NotebookFailed, (self.notebook, self.cell_index, self.ename, self.evalue, str(self.run_dir))
 
     @property
     def cell_number(self) -> int | None:
@@ -232,13 +247,16 @@ def with_absolute_paths(config: RunConfig, base: str | Path | None = None) -> Ru
 
 def run_series(config: RunConfig, *, out_dir: str | Path = DEFAULT_REPORTS, run_id: str | None = None,
                notebooks_dir: str | Path | None = None, notebooks: Sequence[str] | None = None,
-               no_code: bool = False, progress: bool = True, kernel_name: str = "python3") -> Path:
+               no_code: bool = False, progress: bool = True, kernel_name: str = "python3",
+               workers: int | None = None) -> Path:
     """Execute the series (or ``notebooks``, a subset) into a new run folder under ``out_dir``; return it.
 
     The folder is ``out_dir/<run_id>`` (default ``TICKER-YYYY-MM-DDTHHMM-cell``), suffixed ``-2``, ``-3``, ...
     if taken: runs never overwrite each other. ``config.json`` is written before any notebook runs. Raises
     ConfigError before creating anything when a parameter is bad, NotebookFailed when a notebook raises.
     One run per process at a time: papermill changes the working directory (use helpers.batch for many).
+    ``workers``: notebooks at a time (default :func:`default_workers`), each waiting for the notebooks whose
+    files it reads (:func:`run_in_dependency_order`).
     """
     # Absolute, because the notebooks run with the notebooks folder as their working directory: a relative
     # run folder would otherwise be created a second time under notebooks/.
@@ -255,22 +273,126 @@ def run_series(config: RunConfig, *, out_dir: str | Path = DEFAULT_REPORTS, run_
     write_plotlyjs(paths.root)
     log.info("run folder %s: %s", paths.root, ", ".join(stems))
     statuses: dict[str, NotebookStatus] = {stem: NotebookStatus("not run") for stem in stems}
+    workers = default_workers() if workers is None else workers
+    if workers < 1:
+        raise ConfigError("workers", workers, "a whole number of notebooks at a time >= 1")
     try:
         with _kernel_environment(), _progress(stems, config.ticker, progress) as bar:
-            for stem in bar:
-                bar.set_postfix_str(stem)
-                statuses[stem] = NotebookStatus("interrupted")
-                try:
-                    execute_notebook(notebooks_dir / f"{stem}.ipynb", paths, kernel_name=kernel_name)
-                except NotebookFailed as failure:
-                    statuses[stem] = failure.status
-                    _export_quietly(paths, stem, no_code)
-                    raise
-                statuses[stem] = NotebookStatus("ok")
-                export_html(paths.notebook(stem), paths.notebook_html(stem), no_code=no_code)
+            run = functools.partial(run_notebook, notebooks_dir=notebooks_dir, paths=paths,
+                                    kernel_name=kernel_name, no_code=no_code)
+            for stem, status in run_in_dependency_order(stems, run, workers):
+                statuses[stem] = status
+                if status.state != "interrupted":
+                    bar.update(1)
+                bar.set_postfix_str(", ".join(s for s, st in statuses.items() if st.state == "interrupted"))
     finally:
         write_index(paths.root, config, notebooks_status=statuses)
     return paths.root
+
+
+def default_workers() -> int:
+    """Kernels at a time: two, or one on a one-core machine."""
+    return max(1, min(DEFAULT_WORKERS, os.cpu_count() or 1))
+
+
+def notebook_needs(stems: Sequence[str]) -> dict[str, set[str]]:
+    """For each of ``stems``, the ones among them it must wait for: the writers of the files it reads
+    (:data:`helpers.runfolder.READS`). A notebook the contract does not know waits for every one before it."""
+    needs: dict[str, set[str]] = {}
+    for i, stem in enumerate(stems):
+        if stem in READS:
+            needs[stem] = {WRITTEN_BY[name] for name in READS[stem]} & set(stems[:i])
+        else:
+            needs[stem] = set(stems[:i])
+    return needs
+
+
+def run_in_dependency_order(stems: Sequence[str], run: Callable[[str], None], workers: int
+                            ) -> Iterator[tuple[str, NotebookStatus]]:
+    """Run ``run(stem)`` for every stem once the ones it needs have finished, ``workers`` at a time (in spawned
+    processes when more than one; papermill changes the working directory, so two kernels cannot be driven
+    from one process). Yields ``(stem, status)`` as each starts ("interrupted" until it ends) and ends.
+
+    One at a time, they run in series order. Several at a time, among the notebooks ready to start the one with
+    the most notebooks waiting on it goes first (05 before 04), so the longest chain never queues behind a
+    side branch. After a failure nothing new starts; the
+    running ones finish, then the first failure is raised.
+    """
+    stems = list(stems)
+    needs = notebook_needs(stems)
+    waiting_on = {stem: sum(stem in _all_needs(other, needs) for other in stems) for stem in stems}
+    pending = stems if workers == 1 else sorted(stems, key=lambda stem: (-waiting_on[stem], stems.index(stem)))
+    done: set[str] = set()
+    failure: NotebookFailed | None = None
+    pool = _notebook_pool(workers)
+    with pool as executor:
+        running: dict[cf.Future, str] = {}
+        while pending or running:
+            while failure is None and len(running) < workers:
+                ready = next((stem for stem in pending if needs[stem] <= done), None)
+                if ready is None:
+                    break
+                pending.remove(ready)
+                running[executor.submit(run, ready)] = ready
+                yield ready, NotebookStatus("interrupted")
+            if not running:
+                break
+            finished, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for future in finished:
+                stem = running.pop(future)
+                try:
+                    future.result()
+                except NotebookFailed as err:
+                    failure = failure or err
+                    yield stem, err.status
+                    continue
+                done.add(stem)
+                yield stem, NotebookStatus("ok")
+    if failure is not None:
+        raise failure
+
+
+def _all_needs(stem: str, needs: dict[str, set[str]]) -> set[str]:
+    out: set[str] = set()
+    todo = list(needs[stem])
+    while todo:
+        other = todo.pop()
+        if other not in out:
+            out.add(other)
+            todo.extend(needs[other])
+    return out
+
+
+def _notebook_pool(workers: int) -> cf.Executor:
+    """Spawned processes for several kernels at a time; this process itself for one (no start-up cost)."""
+    if workers == 1:
+        return _InlineExecutor()
+    # spawn, not fork: a forked child would inherit this process's threads (tqdm, zmq) in an unknown state.
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+class _InlineExecutor(cf.Executor):
+    """An executor that runs each call at submit, in this process (one notebook at a time)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> cf.Future:
+        future: cf.Future = cf.Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller through the future
+            if not isinstance(err, Exception):
+                raise
+            future.set_exception(err)
+        return future
+
+
+def run_notebook(stem: str, *, notebooks_dir: Path, paths: RunPaths, kernel_name: str, no_code: bool) -> None:
+    """Execute one notebook of the series into the run folder and export its page (also when it fails)."""
+    try:
+        execute_notebook(Path(notebooks_dir) / f"{stem}.ipynb", paths, kernel_name=kernel_name)
+    except NotebookFailed:
+        _export_quietly(paths, stem, no_code)
+        raise
+    export_html(paths.notebook(stem), paths.notebook_html(stem), no_code=no_code)
 
 
 def execute_notebook(source: Path, paths: RunPaths, *, kernel_name: str = "python3") -> Path:
@@ -413,7 +535,7 @@ def _kernel_environment() -> Iterator[None]:
 def _progress(stems: Sequence[str], ticker: str, enabled: bool) -> Iterator[Any]:
     from tqdm.auto import tqdm
 
-    bar = tqdm(stems, desc=ticker, unit="notebook", file=sys.stderr, disable=not enabled, leave=True)
+    bar = tqdm(total=len(stems), desc=ticker, unit="notebook", file=sys.stderr, disable=not enabled, leave=True)
     try:
         yield bar
     finally:

@@ -176,21 +176,26 @@ def test_no_code_export_leaves_inputs_out_and_a_second_run_never_overwrites(ok_r
 
 @pytest.mark.slow
 def test_a_failing_notebook_names_notebook_and_cell_and_keeps_the_partial_folder(tmp_path):
+    """03 fails in a separate kernel process (two at a time): the failure crosses back whole, 04 (which reads
+    03's features) never starts, and 02 (which does not) still finishes."""
     notebooks = fake_series(tmp_path / "notebooks", {
         "01_collect": ["print('collected')"],
-        "02_explore": [RAISE, "print('never runs')"],
-        "03_featurize": ["print('never runs')"],
+        "02_explore": ["print('explored')"],
+        "03_featurize": [RAISE, "print('never runs')"],
+        "04_model": ["print('never runs')"],
     })
     with pytest.raises(NotebookFailed) as caught:
-        run_series(quick_config(), out_dir=tmp_path / "reports", notebooks_dir=notebooks, progress=False)
+        run_series(quick_config(), out_dir=tmp_path / "reports", notebooks_dir=notebooks, progress=False,
+                   workers=2)
     failure = caught.value
-    assert (failure.notebook, failure.cell_number, failure.ename) == ("02_explore", 3, "ValueError")
+    assert (failure.notebook, failure.cell_number, failure.ename) == ("03_featurize", 3, "ValueError")
     assert "boom in cell 3" in failure.evalue
-    assert "02_explore" in str(failure) and "cell 3" in str(failure) and str(failure.run_dir) in str(failure)
+    assert "03_featurize" in str(failure) and "cell 3" in str(failure) and str(failure.run_dir) in str(failure)
     run_dir = failure.run_dir
     assert (run_dir / "config.json").exists() and (run_dir / "01_collect.html").exists()
-    assert "boom in cell 3" in (run_dir / "02_explore.html").read_text()    # the traceback is in the report
-    assert not (run_dir / "03_featurize.ipynb").exists()
+    assert (run_dir / "02_explore.html").exists()
+    assert "boom in cell 3" in (run_dir / "03_featurize.html").read_text()    # the traceback is in the report
+    assert not (run_dir / "04_model.ipynb").exists()
     index = (run_dir / "index.html").read_text()
     assert "failed at cell 3" in index and "not run" in index
     assert "This run is incomplete" in index
