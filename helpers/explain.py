@@ -105,14 +105,21 @@ def _permutation_increases(predict: Predict, inputs: np.ndarray, labels: np.ndar
     rng = np.random.default_rng(seed)
     # The same permutations for every slice, so differences between features are not shuffle luck.
     permutations = [rng.permutation(inputs.shape[0]) for _ in range(n_repeats)]
-    work = np.array(inputs, copy=True)
+    n = inputs.shape[0]
+    # All repeats of one slice go to ``predict`` as one stacked call: one call per feature instead of one per
+    # feature and repeat (each call of a Keras model costs far more than its few hundred samples).
+    work = np.repeat(np.asarray(inputs)[None], n_repeats, axis=0)
+    stacked_labels = np.concatenate([labels] * n_repeats)
     increases = np.empty((len(slices), n_repeats))
     for i, where in enumerate(slices):
         original = inputs[where]
         for r, order in enumerate(permutations):
-            work[where] = original[order]
-            increases[i, r] = float(loss(labels, _predict_checked(predict, work, labels))) - base
-        work[where] = original
+            work[r][where] = original[order]
+        predictions = _predict_checked(predict, work.reshape(n_repeats * n, *inputs.shape[1:]), stacked_labels)
+        predictions = predictions.reshape(n_repeats, n, -1)
+        for r in range(n_repeats):
+            increases[i, r] = float(loss(labels, predictions[r].reshape(labels.shape))) - base
+            work[r][where] = original
     return increases, base
 
 

@@ -80,7 +80,9 @@ def test_predict_sees_every_step_of_a_feature_moved_by_the_same_permutation():
         return _linear_predict(x)
 
     permutation_importance(recording_predict, inputs, labels, ["signal", "noise"], n_repeats=2)
-    shuffled = seen[1]  # seen[0] is the unshuffled baseline; seen[1] is feature 0, repeat 0
+    assert len(seen) == 3   # the unshuffled baseline, then one stacked call per feature (all repeats)
+    shuffled = seen[1][:len(inputs)]  # feature 0, repeat 0
+    assert len(seen[1]) == 2 * len(inputs)
     order = [np.flatnonzero((inputs[:, 0, 0] == value))[0] for value in shuffled[:, 0, 0]]
     np.testing.assert_array_equal(shuffled[:, :, 0], inputs[order, :, 0])
     np.testing.assert_array_equal(shuffled[:, :, 1], inputs[:, :, 1])
