@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -297,14 +298,34 @@ def _keys_written_by_others(paths: RunPaths) -> dict[str, Any]:
 # ---------------------------------------------------------------------- the whole evaluation
 def evaluate_run(paths: RunPaths, config: RunConfig, *, replaced: dict[str, Any] | None = None,
                  tuned: bool | None = None, verbose: int = 0, walk_forward_network: bool = True,
-                 write: bool = True) -> Evaluation:
+                 write: bool = True, background: bool | None = None) -> Evaluation:
     """Train the run's seed ensemble, forecast the test rows with it and every baseline, score, backtest, and
     write the contract files and the run's model (``model/``, with the tuning it used: ``replaced`` is
-    :func:`helpers.tune.apply_best`'s record of what the search changed)."""
+    :func:`helpers.tune.apply_best`'s record of what the search changed).
+
+    The walk-forward refits are independent of the run's ensemble, so they train in a second process at the
+    same time (:func:`helpers.fanout.alongside`; ``background=False`` keeps them in this process): a small
+    recurrent network keeps about one core busy, and the machine has two. Each fit seeds itself, so the
+    numbers are the same either way.
+    """
+    from helpers.fanout import alongside
+
+    frame, columns = load_features(paths)
+    if config.walk_forward_folds == 0:
+        background = False
+    with alongside(walk_forward_evaluation, frame, columns, config, include_network=walk_forward_network,
+                   verbose=verbose, background=background) as walk_forward_result:
+        return _evaluate(paths, config, frame, columns, walk_forward_result, replaced=replaced, tuned=tuned,
+                         verbose=verbose, write=write)
+
+
+def _evaluate(paths: RunPaths, config: RunConfig, frame: pd.DataFrame, columns: list[str],
+              walk_forward_result: Callable[[], Any], *, replaced: dict[str, Any] | None, tuned: bool | None,
+              verbose: int, write: bool) -> Evaluation:
+    """The body of :func:`evaluate_run`; ``walk_forward_result()`` gives the walk-forward when it is needed."""
     from helpers.artifacts import build_manifest
     from helpers.tune import tuning_record
 
-    frame, columns = load_features(paths)
     windows = WindowGenerator(frame, columns, config)
     origins = test_origins(windows, frame)
     train_end = train_end_row(windows, frame)
@@ -352,8 +373,7 @@ def evaluate_run(paths: RunPaths, config: RunConfig, *, replaced: dict[str, Any]
 
     wf = None
     if config.walk_forward_folds > 0:
-        wf = walk_forward_evaluation(frame, columns, config, include_network=walk_forward_network,
-                                     verbose=verbose)
+        wf = walk_forward_result()
         out["walk_forward"] = wf.to_dict()
 
     name = f"{CELL_NAMES[config.cell]} ({config.seeds}-seed ensemble)" if config.seeds > 1 else CELL_NAMES[config.cell]

@@ -1,6 +1,7 @@
 """Where independent work runs: local spawned processes, or the executor of an existing Dask cluster.
 
-One place for the fan-out of ``lstm-lab batch`` (one run per ticker) and the panel's study periods.
+One place for the fan-out of ``lstm-lab batch`` (one run per ticker), the panel's study periods, and work
+that runs beside the caller's own (:func:`alongside`: 06's walk-forward refits while the run's ensemble trains).
 """
 
 from __future__ import annotations
@@ -8,7 +9,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import multiprocessing
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from helpers.config import ConfigError
 
@@ -38,3 +41,70 @@ def work_executor(workers: int, dask_address: str | None) -> Iterator[cf.Executo
             yield executor
     finally:
         client.close()
+
+
+
+@contextlib.contextmanager
+def alongside(fn: Callable[..., Any], /, *args: Any, background: bool | None = None,
+              **kwargs: Any) -> Iterator[Callable[[], Any]]:
+    """Run ``fn(*args, **kwargs)`` while the ``with`` block runs; yield a function returning its result.
+
+    In a spawned process when ``background`` (default: when the machine has more than one core), so a
+    training that keeps one core busy leaves the other to ``fn``; in this process, when the result is first
+    asked for, otherwise. ``fn`` and its arguments must be picklable (a module-level function). The process
+    is stopped, not waited for, when the block raises; if it ends without a result (it could not start, or
+    died), asking for the result raises :class:`BackgroundWorkFailed` saying so.
+    """
+    if background is None:
+        background = (os.cpu_count() or 1) > 1
+    if not background:
+        cache: list[Any] = []
+
+        def result() -> Any:
+            if not cache:
+                cache.append(fn(*args, **kwargs))
+            return cache[0]
+
+        yield result
+        return
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(target=_send_result, args=(send, fn, args, kwargs), daemon=True)
+    process.start()
+    send.close()
+
+    def result() -> Any:
+        try:
+            ok, value = receive.recv()
+        except EOFError:
+            process.join()
+            raise BackgroundWorkFailed(
+                f"{getattr(fn, '__name__', fn)} ran in a second process that ended without a result (exit code "
+                f"{process.exitcode}). A script that calls this must guard its top level with "
+                f"`if __name__ == \"__main__\":` (multiprocessing's spawn imports it again), or pass "
+                f"background=False to run it in this process.") from None
+        if not ok:
+            raise value
+        return value
+
+    try:
+        yield result
+    finally:
+        if process.is_alive():
+            process.terminate()
+        process.join()
+        receive.close()
+
+
+class BackgroundWorkFailed(RuntimeError):
+    """Work started by :func:`alongside` ended without a result."""
+
+
+def _send_result(send: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
+    """The second process of :func:`alongside`: run ``fn`` and send ``(True, result)`` or ``(False, error)``."""
+    try:
+        payload = (True, fn(*args, **kwargs))
+    except Exception as err:  # handed to the parent, which raises it
+        payload = (False, err)
+    send.send(payload)
+    send.close()

@@ -1,0 +1,54 @@
+"""fanout.alongside: work in a second process beside the caller's, its result, its failures, and its end."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from helpers.fanout import BackgroundWorkFailed, alongside
+
+
+def _square_and_pid(x: int) -> tuple[int, int]:
+    return x * x, os.getpid()
+
+
+def _raise_value_error() -> None:
+    raise ValueError("bad fold")
+
+
+def _die() -> None:
+    os._exit(3)
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_the_result_is_the_same_in_a_second_process_or_in_this_one(background):
+    with alongside(_square_and_pid, 7, background=background) as result:
+        value, pid = result()
+    assert value == 49
+    assert (pid != os.getpid()) == background
+
+
+def test_an_error_in_the_second_process_is_raised_to_the_caller():
+    with pytest.raises(ValueError, match="bad fold"):
+        with alongside(_raise_value_error, background=True) as result:
+            result()
+
+
+def test_a_process_that_dies_without_a_result_says_so_with_its_exit_code():
+    with pytest.raises(BackgroundWorkFailed, match="exit code 3"):
+        with alongside(_die, background=True) as result:
+            result()
+
+
+def test_when_the_block_fails_the_second_process_is_stopped_not_waited_for():
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match="ensemble failed"):
+        with alongside(_sleep, 120, background=True):
+            raise RuntimeError("ensemble failed")
+    assert time.perf_counter() - start < 60
