@@ -243,6 +243,26 @@ def test_kernels_start_without_ipykernels_unencrypted_tcp_warning(tmp_path, capf
     assert "ran" in (tmp_path / "run" / "01_collect.ipynb").read_text()
 
 
+def test_tensorflow_startup_lines_a_kernel_writes_to_its_stderr_stay_off_the_terminal(tmp_path, capfd):
+    """TensorFlow's C++ start-up lines go to the kernel's own stderr, which ipykernel echoes to the terminal of
+    `lstm-lab run`; the runner drops them there, and passes everything else (a real warning) through."""
+    from helpers.runner import execute_notebook
+    from helpers.runfolder import RunPaths
+
+    startup = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+               "I0000 00:00:1796113658.024889   32687 port.cc:153] oneDNN custom operations are on.\n")
+    warning = "W0000 00:00:1796113658.5   32687 something.cc:12] a real TensorFlow warning\n"
+    cell = f"import os, time\nos.write(2, {(startup + warning).encode()!r})\ntime.sleep(0.5)\nprint('ran')"
+    source = write_notebook(tmp_path / "nb" / "04_model.ipynb", [cell])
+    (tmp_path / "run").mkdir()
+    capfd.readouterr()
+    execute_notebook(source, RunPaths(tmp_path / "run"))
+    err = capfd.readouterr().err
+    assert "oneDNN" not in err and "absl::InitializeLog" not in err
+    assert "a real TensorFlow warning" in err
+    assert "ran" in (tmp_path / "run" / "04_model.ipynb").read_text()
+
+
 def test_preflight_accepts_an_existing_csv(tmp_path):
     csv = tmp_path / "prices.csv"
     csv.write_text("date,close\n2024-01-02,1.0\n")
