@@ -23,7 +23,8 @@ import nbformat
 
 from helpers.atomic import atomic_write_text
 from helpers.config import ConfigError, RunConfig
-from helpers.plotlyjs import RENDERER_ENV, RENDERER_NAME, add_figure_html, draws_plotly, script_tag, write_plotlyjs
+from helpers.plotlyjs import (RENDERER_ENV, RENDERER_NAME, add_figure_html, draws_plotly, figure_trace_types,
+                              script_tag, write_plotlyjs)
 from helpers.report import NotebookStatus, write_index
 from helpers.runfolder import DEFAULT_REPORTS, PROJECT_ROOT, RunPaths, new_run_id, unique_run_dir
 
@@ -486,7 +487,7 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, no_code: bo
     add_figure_html(nb)
     resources: dict[str, Any] = {"metadata": {"name": notebook_path.stem}}
     if draws_plotly(nbformat.writes(nb)):
-        write_plotlyjs(html_path.parent)
+        write_plotlyjs(html_path.parent, figure_trace_types(nb))
         resources["plotlyjs_tag"] = script_tag()
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return atomic_write_text(html_path, _share_notebook_css(body, html_path.parent))
