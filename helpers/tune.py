@@ -376,10 +376,15 @@ def _tuner_classes() -> dict[str, type]:
         """One printed line per finished trial instead of keras-tuner's display, which clears the notebook
         cell before every trial's summary (only the last trial's was left in the page)."""
 
-        def on_search_begin(self) -> None:
-            self._trial_lines = self.oracle.verbose not in (0, "0", "silent", None, False)
-            self.oracle.verbose = 0
+        def search(self, *fit_args: Any, **fit_kwargs: Any) -> Any:
+            self._trial_lines = fit_kwargs.get("verbose", 1) not in (0, "0", "silent", False, None)
             self._trial_started: dict[str, float] = {}
+            self._trials_ended = 0
+            return super().search(*fit_args, **fit_kwargs)
+
+        def on_search_begin(self) -> None:
+            if hasattr(type(self.oracle), "verbose"):   # a local oracle's display (a worker's client has none)
+                self.oracle.verbose = 0
             super().on_search_begin()
 
         def on_trial_begin(self, trial: Any) -> None:
@@ -388,9 +393,11 @@ def _tuner_classes() -> dict[str, type]:
 
         def on_trial_end(self, trial: Any) -> None:
             super().on_trial_end(trial)
+            self._trials_ended += 1
             if getattr(self, "_trial_lines", False):
                 seconds = time.perf_counter() - self._trial_started.pop(trial.trial_id, time.perf_counter())
-                print(trial_line(trial, len(self.oracle.trials), self.oracle.max_trials, seconds,
+                number = len(getattr(self.oracle, "trials", ())) or self._trials_ended   # a worker: its own
+                print(trial_line(trial, number, getattr(self.oracle, "max_trials", None), seconds,
                                  self.oracle.get_best_trials()), flush=True)
 
     class SearchTuner(NoTensorBoardHook, TrialLines, kt.Tuner):
