@@ -27,7 +27,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,dask]"
 	@touch $@
 
+# plotly.js's 1.3 MB finance bundle for the report folders, fetched from npm once per plotly version (offline:
+# the full 4.8 MB bundle is used and this says so).
 env: $(VENV)/.installed
+	@$(BIN)/python scripts/fetch_plotlyjs.py
 
 report: env
 	$(BIN)/lstm-lab run --ticker $(TICKER) --source $(SOURCE) --mode $(MODE) --out $(OUT) $(ARGS)

@@ -11,8 +11,9 @@ forecasters on identical rows, in price units.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,14 @@ from helpers.strategy import CHANCE_DRAWS, strategy_backtest
 from helpers.windows import WindowGenerator
 
 log = logging.getLogger(__name__)
+# Progress of the long steps: one plain line each (a notebook cell and its HTML page keep them as they are; no
+# bar, no carriage returns). ``progress=None`` is silent.
+Progress = Callable[[str], None] | None
+
+
+def print_progress(message: str) -> None:
+    """The default progress: the line, printed and flushed at once (papermill streams it to the cell)."""
+    print(message, flush=True)
 
 CELL_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}
 
@@ -255,13 +264,14 @@ def feature_importance(model, windows: WindowGenerator, *, n_repeats: int = 10, 
 
 # ---------------------------------------------------------------------- walk-forward
 def walk_forward_evaluation(frame: pd.DataFrame, feature_columns: list[str], config: RunConfig, *,
-                            include_network: bool = True, verbose: int = 0):
+                            include_network: bool = True, verbose: int = 0, progress: Progress = print_progress):
     """Rolling-origin evaluation of one-step forecasts over the folds of :func:`helpers.splits.walk_forward_folds`.
 
     Every part of a fold refits from scratch on the rows before it, scalers refitted (as Darts does when it
     retrains), with its plan from :func:`helpers.splits.fold_part_split`, so no fold ever trains or stops early
     on its own test rows. The network is the same forecaster as the run's, with one seed to keep the time
-    bounded; baselines are refitted the same way. Origin ``i`` is frame row ``window - 1 + i``.
+    bounded; baselines are refitted the same way. Origin ``i`` is frame row ``window - 1 + i``. ``progress``
+    gets one line per fold part (``walk-forward part 3/8 (fold 2): trained in 12 s``).
     """
     from helpers.network import NetworkForecaster
 
@@ -269,8 +279,11 @@ def walk_forward_evaluation(frame: pd.DataFrame, feature_columns: list[str], con
     h, first = config.horizon, config.window - 1
     folds = walk_forward_folds(len(frame), config)
     n_origins = len(frame) - first - h
+    n_folds = len({fold.fold for fold in folds})
+    done = []
 
     def fit_predict(fold) -> dict[str, np.ndarray]:
+        started = time.perf_counter()
         rows = np.asarray(fold.test) + first           # origin rows of this part
         preds = baseline_forecasts(frame, rows, int(rows[0]) + 1, 1, config)
         out = {name: p[:, 0] for name, p in preds.items()}
@@ -281,6 +294,11 @@ def walk_forward_evaluation(frame: pd.DataFrame, feature_columns: list[str], con
             network = NetworkForecaster(part, feature_columns, config, seeds=[config.seed])
             network.fit_windows(windows, verbose=verbose)
             out["model"] = network.predict_at(part, rows - part_rows.start)[:, 0]
+        done.append(fold)
+        if progress is not None:
+            progress(f"walk-forward part {len(done)}/{len(folds)} (fold {fold.fold + 1}/{n_folds}, "
+                     f"{len(fold.test)} test days): "
+                     f"{'trained' if include_network else 'scored'} in {time.perf_counter() - started:.0f} s")
         return out
 
     actual = close[first + 1: first + 1 + n_origins]
@@ -298,10 +316,12 @@ def _keys_written_by_others(paths: RunPaths) -> dict[str, Any]:
 # ---------------------------------------------------------------------- the whole evaluation
 def evaluate_run(paths: RunPaths, config: RunConfig, *, replaced: dict[str, Any] | None = None,
                  tuned: bool | None = None, verbose: int = 0, walk_forward_network: bool = True,
-                 write: bool = True, background: bool | None = None) -> Evaluation:
+                 write: bool = True, background: bool | None = None,
+                 progress: Progress = print_progress) -> Evaluation:
     """Train the run's seed ensemble, forecast the test rows with it and every baseline, score, backtest, and
     write the contract files and the run's model (``model/``, with the tuning it used: ``replaced`` is
-    :func:`helpers.tune.apply_best`'s record of what the search changed).
+    :func:`helpers.tune.apply_best`'s record of what the search changed). ``progress`` gets one line per long
+    step: the towers, the importance, each walk-forward part.
 
     The walk-forward refits are independent of the run's ensemble, so they train in a second process at the
     same time (:func:`helpers.fanout.alongside`; ``background=False`` keeps them in this process): a small
@@ -314,14 +334,14 @@ def evaluate_run(paths: RunPaths, config: RunConfig, *, replaced: dict[str, Any]
     if config.walk_forward_folds == 0:
         background = False
     with alongside(walk_forward_evaluation, frame, columns, config, include_network=walk_forward_network,
-                   verbose=verbose, background=background) as walk_forward_result:
+                   verbose=verbose, progress=progress, background=background) as walk_forward_result:
         return _evaluate(paths, config, frame, columns, walk_forward_result, replaced=replaced, tuned=tuned,
-                         verbose=verbose, write=write)
+                         verbose=verbose, write=write, progress=progress)
 
 
 def _evaluate(paths: RunPaths, config: RunConfig, frame: pd.DataFrame, columns: list[str],
               walk_forward_result: Callable[[], Any], *, replaced: dict[str, Any] | None, tuned: bool | None,
-              verbose: int, write: bool) -> Evaluation:
+              verbose: int, write: bool, progress: Progress) -> Evaluation:
     """The body of :func:`evaluate_run`; ``walk_forward_result()`` gives the walk-forward when it is needed."""
     from helpers.artifacts import build_manifest
     from helpers.tune import tuning_record
@@ -331,8 +351,12 @@ def _evaluate(paths: RunPaths, config: RunConfig, frame: pd.DataFrame, columns: 
     train_end = train_end_row(windows, frame)
     h = config.horizon
 
+    started = time.perf_counter()
     network = train_network(windows, frame, config, verbose=verbose)
     report = network.fit_report
+    if progress is not None:
+        progress(f"the run's model ({len(network.seeds)} seed tower{'s' if len(network.seeds) > 1 else ''}): "
+                 f"trained in {time.perf_counter() - started:.0f} s")
     seeds = SeedModels(forecasts=network.predict_by_seed(frame, origins), histories=report.tower_val_loss)
     by_step = {"model": network.predict_at(frame, origins)}
     by_step.update(baseline_forecasts(frame, origins, train_end, h, config))
@@ -366,8 +390,12 @@ def _evaluate(paths: RunPaths, config: RunConfig, frame: pd.DataFrame, columns: 
                                              cost_bps=config.cost_bps, chance_draws=CHANCE_DRAWS, seed=config.seed)
     out["strategy"] = {mode: s.to_dict() for mode, s in strategies.items()}
 
-    importance = feature_importance(network.model, windows, n_repeats=3 if config.mode == "quick" else 10,
-                                    seed=config.seed)
+    started = time.perf_counter()
+    repeats = 3 if config.mode == "quick" else 10
+    importance = feature_importance(network.model, windows, n_repeats=repeats, seed=config.seed)
+    if progress is not None:
+        progress(f"permutation importance ({len(columns)} features x {repeats} repeats): "
+                 f"{time.perf_counter() - started:.0f} s")
     out["importance"] = {"features": importance.to_dict(orient="records"),
                          "summary": explain.describe_importance(importance)}
 

@@ -1,4 +1,6 @@
-"""Every plotly figure of the series, one function each, each returning a ``go.Figure``.
+"""Every plotly figure of the series, one function each, each returning a ``go.Figure`` (the cleaning report is
+an HTML table). Figures use only the traces of plotly.js's finance bundle (scatter, bar, histogram,
+candlestick, ...), the partial plotly.js the report pages load (``helpers/plotlyjs.py``; a test checks).
 
 Inputs are plain pandas / numpy objects with the shapes given in each docstring, never files: the notebooks
 read the run folder and hand the data over. Figures are kept light because the HTML export embeds plotly.js
@@ -159,9 +161,12 @@ def acf_bars(series: pd.Series | np.ndarray, nlags: int = 30, title: str = "Auto
     return _finish(fig, f"{title} (n = {len(values)}, band ±{band:.3f})")
 
 
-def data_report_table(report_frame: pd.DataFrame, title: str = "Cleaning report") -> go.Figure:
-    """The data-cleaning report as a table: one row per rule that fired (``CleaningReport.to_frame()``).
+def data_report_table(report_frame: pd.DataFrame, title: str = "Cleaning report") -> Any:
+    """The data-cleaning report as an HTML table (a pandas ``Styler``): one row per rule that fired
+    (``CleaningReport.to_frame()``).
 
+    A table, not a plotly figure: plotly's table trace is not in the partial plotly.js the report pages load
+    (``helpers/plotlyjs.py``), and an HTML table reads, searches and copies like text in Lab and in the page.
     Any frame works; a non-default index is shown as the first column. An empty frame shows one row saying
     that nothing needed fixing.
     """
@@ -169,13 +174,12 @@ def data_report_table(report_frame: pd.DataFrame, title: str = "Cleaning report"
     if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
         frame = frame.reset_index()
     if frame.empty:
-        header, columns = ["result"], [["no fixes were needed"]]
+        frame = pd.DataFrame({"result": ["no fixes were needed"]})
     else:
-        header = [str(c) for c in frame.columns]
-        columns = [[_cell_text(v) for v in frame[c]] for c in frame.columns]
-    fig = go.Figure(go.Table(header=dict(values=header, fill_color="#e8eef6", align="left", font=dict(size=13)),
-                             cells=dict(values=columns, align="left", height=26)))
-    return _finish(fig, title, height=max(200, 80 + 30 * (len(frame) + 1)))
+        frame = pd.DataFrame({str(c): [_cell_text(v) for v in frame[c]] for c in frame.columns})
+    return (frame.style.hide(axis="index").set_caption(title)
+            .set_table_styles([{"selector": "caption", "props": "font-weight: bold; text-align: left;"},
+                               {"selector": "th, td", "props": "text-align: left;"}]))
 
 
 # ---------------------------------------------------------------------------------------------- features
@@ -449,33 +453,42 @@ def fan_chart(history: pd.Series, forecast: pd.DataFrame, history_days: int = 12
 # ---------------------------------------------------------------------------------------------- tuning, explanation, risk
 
 
-def parallel_coordinates(trials: pd.DataFrame, objective: str = "val_loss",
-                         title: str = "Tuning trials") -> go.Figure:
-    """One line per tuning trial across its hyperparameters, coloured by ``objective`` (darker = lower = better).
+def tuning_slices(trials: pd.DataFrame, objective: str = "val_loss", title: str = "Tuning trials") -> go.Figure:
+    """One panel per hyperparameter: every trial's ``objective`` against its value of that setting, sharing the
+    y axis (lower = better), the best trial ringed.
 
     ``trials``: one row per trial, one column per hyperparameter plus the objective. Text columns (e.g. the
-    cell type) become categorical axes. Trials without an objective value (failed ones) are left out.
+    cell type) get a categorical axis. Trials without an objective value (failed ones) are left out. (Scatter
+    panels rather than parallel coordinates: the report pages load a partial plotly.js without ``parcoords``.)
     """
     _require_columns(trials, [objective], "trials")
     trials = trials[pd.to_numeric(trials[objective], errors="coerce").notna()]  # failed trials have no score
     if trials.empty:
-        raise ValueError(f"parallel_coordinates needs at least one trial with a {objective!r} value")
-    dimensions = []
-    for column in [c for c in trials.columns if c != objective] + [objective]:
+        raise ValueError(f"tuning_slices needs at least one trial with a {objective!r} value")
+    settings = [c for c in trials.columns if c != objective]
+    if not settings:
+        raise ValueError(f"trials has no hyperparameter column besides {objective!r}")
+    loss = trials[objective].astype(float).to_numpy()
+    best = int(np.argmin(loss))
+    fig = make_subplots(rows=1, cols=len(settings), shared_yaxes=True, horizontal_spacing=0.02)
+    for i, column in enumerate(settings, start=1):
         values = trials[column]
-        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-            dimensions.append(dict(label=str(column), values=values.astype(float).to_numpy()))
-        else:
-            categories = sorted({str(v) for v in values})
-            codes = [categories.index(str(v)) for v in values]
-            dimensions.append(dict(label=str(column), values=codes, tickvals=list(range(len(categories))),
-                                   ticktext=categories))
-    fig = go.Figure(go.Parcoords(
-        line=dict(color=trials[objective].astype(float).to_numpy(), colorscale="Viridis_r", showscale=True,
-                  colorbar=dict(title=objective)),
-        dimensions=dimensions))
-    # parcoords draws its axis labels above the plot area: leave room under the title
-    return _finish(fig, f"{title}: {len(trials)} trials coloured by {objective}", top=120)
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        x = values.astype(float).to_numpy() if numeric else np.array([str(v) for v in values], dtype=object)
+        fig.add_trace(go.Scatter(x=x, y=loss, mode="markers", name=str(column), showlegend=False,
+                                 marker=dict(color=loss, colorscale="Viridis_r", size=9, showscale=i == 1,
+                                             colorbar=dict(title=objective)),
+                                 hovertemplate=f"{column}: %{{x}}<br>{objective}: %{{y:.4g}}<extra></extra>"),
+                      row=1, col=i)
+        fig.add_trace(go.Scatter(x=[x[best]], y=[loss[best]], mode="markers", showlegend=False, name="best",
+                                 hoverinfo="skip", marker=dict(size=16, color="rgba(0,0,0,0)",
+                                                               line=dict(color=ACTUAL_COLOR, width=2))),
+                      row=1, col=i)
+        fig.update_xaxes(title_text=str(column), type=None if numeric else "category", row=1, col=i)
+    fig.update_yaxes(title_text=objective, row=1, col=1)
+    fig = _finish(fig, f"{title}: {len(trials)} trials, {objective} by setting (ringed: the lowest)")
+    fig.update_layout(hovermode="closest")
+    return fig
 
 
 def importance_bars(frame: pd.DataFrame, title: str = "Permutation importance") -> go.Figure:

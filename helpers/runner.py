@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,8 @@ import nbformat
 
 from helpers.atomic import atomic_write_text
 from helpers.config import ConfigError, RunConfig
-from helpers.plotlyjs import RENDERER_ENV, RENDERER_NAME, add_figure_html, draws_plotly, script_tag, write_plotlyjs
+from helpers.plotlyjs import (RENDERER_ENV, RENDERER_NAME, add_figure_html, draws_plotly, figure_trace_types,
+                              script_tag, write_plotlyjs)
 from helpers.report import NotebookStatus, write_index
 from helpers.runfolder import (DEFAULT_REPORTS, PROJECT_ROOT, READS, WRITTEN_BY, RunPaths, new_run_id,
                                unique_run_dir)
@@ -407,9 +409,12 @@ def execute_notebook(source: Path, paths: RunPaths, *, kernel_name: str = "pytho
     stem = source.stem
     output = paths.notebook(stem)
     try:
-        papermill.execute_notebook(str(source), str(output), parameters={"run_dir": str(paths.root), "overrides": {}},
-                                   kernel_name=kernel_name, cwd=str(source.parent), progress_bar=False,
-                                   log_output=False, extra_arguments=kernel_arguments(kernel_name))
+        with kernel_stderr_filtered() as stderr_fd:
+            papermill.execute_notebook(str(source), str(output),
+                                       parameters={"run_dir": str(paths.root), "overrides": {}},
+                                       kernel_name=kernel_name, cwd=str(source.parent), progress_bar=False,
+                                       log_output=False, extra_arguments=kernel_arguments(kernel_name),
+                                       kernel_manager_class=kernel_manager_class(stderr_fd))
     except PapermillExecutionError as err:
         cell_index = _source_cell_index(output, err.cell_index)
         raise NotebookFailed(stem, cell_index, err.ename, _first_line(err.evalue), paths.root) from err
@@ -515,6 +520,46 @@ def _create_run_dir(out_dir: Path, run_id: str) -> Path:
 
 
 @contextlib.contextmanager
+def kernel_stderr_filtered(stream: Any = None) -> Iterator[int]:
+    """A pipe for a kernel process's own stderr that passes every line to ``stream`` (default ``sys.stderr``)
+    except TensorFlow's start-up lines; yields the pipe's write end.
+
+    ipykernel echoes what a kernel's C++ code writes to its stderr onto the stderr it was started with, which is
+    the terminal of ``lstm-lab run``: absl's preamble and the oneDNN line twice per notebook, which neither
+    TF_CPP_MIN_LOG_LEVEL nor any other setting silences (absl prints them before reading its settings).
+    """
+    read_fd, write_fd = os.pipe()
+
+    def pump() -> None:
+        with os.fdopen(read_fd, "r", encoding="utf-8", errors="replace") as pipe:
+            for line in pipe:
+                if not _TF_STARTUP_LINE.match(line.rstrip("\r\n")):
+                    out = stream if stream is not None else sys.stderr
+                    out.write(line)
+                    out.flush()
+
+    thread = threading.Thread(target=pump, name="kernel-stderr", daemon=True)
+    thread.start()
+    try:
+        yield write_fd
+    finally:
+        os.close(write_fd)              # the kernel has exited: the pump reads to the end and stops
+        thread.join(timeout=10)
+
+
+def kernel_manager_class(stderr_fd: int) -> type:
+    """jupyter_client's kernel manager, starting the kernel with its stderr on ``stderr_fd``."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class FilteredStderrKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:
+            kw.setdefault("stderr", stderr_fd)
+            await super().start_kernel(**kw)
+
+    return FilteredStderrKernelManager
+
+
+@contextlib.contextmanager
 def _kernel_environment() -> Iterator[None]:
     """Set KERNEL_ENV (and KERNEL_ENV_DEFAULTS when unset) for the kernels started inside; restore after."""
     saved = {k: os.environ.get(k) for k in (*KERNEL_ENV, *KERNEL_ENV_DEFAULTS)}
@@ -564,7 +609,7 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, no_code: bo
     add_figure_html(nb)
     resources: dict[str, Any] = {"metadata": {"name": notebook_path.stem}}
     if draws_plotly(nbformat.writes(nb)):
-        write_plotlyjs(html_path.parent)
+        write_plotlyjs(html_path.parent, figure_trace_types(nb))
         resources["plotlyjs_tag"] = script_tag()
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return atomic_write_text(html_path, _share_notebook_css(body, html_path.parent))

@@ -148,6 +148,31 @@ def test_walk_forward_survives_a_block_whose_last_part_is_a_few_origins():
 
 
 @pytest.mark.slow
+def test_walk_forward_reports_each_part_as_one_plain_line():
+    frame = synthetic_feature_frame(n=420, seed=3)
+    columns = [c for c in frame.columns if c != "close"]
+    lines: list[str] = []
+    walk_forward_evaluation(frame, columns, tiny_config(walk_forward_folds=1, retrain_every=78),
+                            include_network=False, progress=lines.append)
+    assert [line.split(" (")[0] for line in lines] == ["walk-forward part 1/2", "walk-forward part 2/2"]
+    assert "(fold 1/1, 78 test days): scored in " in lines[0]
+    assert all(line.endswith(" s") and "\r" not in line and "\x08" not in line for line in lines), lines
+
+
+@pytest.mark.slow
+def test_the_evaluation_reports_its_long_steps_as_they_finish(tmp_path):
+    paths = RunPaths(tmp_path)
+    write_features(paths, synthetic_feature_frame(n=420, seed=3))
+    lines: list[str] = []
+    evaluate_run(paths, tiny_config(seeds=2, walk_forward_folds=1, retrain_every=100000), write=False,
+                 progress=lines.append)
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("the run's model (2 seed towers): trained in ")
+    assert lines[1].startswith("permutation importance (") and " repeats): " in lines[1]
+    assert lines[2].startswith("walk-forward part 1/1 (fold 1/1, ") and ": trained in " in lines[2]
+
+
+@pytest.mark.slow
 def test_rerunning_the_evaluation_keeps_the_risk_section_07_wrote(evaluated):
     paths, config, _ = evaluated
     metrics = json.loads(paths.metrics.read_text())

@@ -51,7 +51,7 @@ def test_tune_notebook_keeps_a_resumable_search_of_the_budgeted_size(tuned_run):
     assert list(table["status"]) == ["COMPLETED", "COMPLETED"]
 
 
-def test_tune_notebook_draws_the_parallel_coordinates_chart(tuned_run):
+def test_tune_notebook_draws_the_loss_by_setting_chart(tuned_run):
     html = [str(out["data"]["text/html"]) for cell in tuned_run["executed"].cells if cell.cell_type == "code"
             for out in cell.get("outputs", []) if "text/html" in out.get("data", {})]
-    assert any("Plotly.newPlot" in h and "parcoords" in h for h in html)
+    assert any("Plotly.newPlot" in h and "lowest" in h and "val_loss by setting" in h for h in html)

@@ -59,8 +59,6 @@ def every_figure(prices: pd.DataFrame, returns: pd.Series) -> dict[str, go.Figur
         "rolling_volatility": plots.rolling_volatility(returns),
         "drawdown": plots.drawdown(prices["close"]),
         "acf_bars": plots.acf_bars(returns, nlags=10, title="Returns"),
-        "data_report_table": plots.data_report_table(
-            pd.DataFrame({"rule": ["duplicate dates"], "count": [2], "action": ["kept last"]})),
         "price_with_indicators": plots.price_with_indicators(frame, ["sma_10"]),
         "indicator_panel": plots.indicator_panel(frame, ["rsi_14", ["macd", "macd_signal"]]),
         "correlation_bars": plots.correlation_bars(pd.Series({"rsi_14": 0.02, "sma_10": -0.05, "macd": 0.01})),
@@ -77,7 +75,7 @@ def every_figure(prices: pd.DataFrame, returns: pd.Series) -> dict[str, go.Figur
         "equity_curve": plots.equity_curve(pd.DataFrame({"long_flat": np.linspace(1, 1.1, 30),
                                                          "buy_and_hold": np.linspace(1, 1.2, 30)}, index=dates)),
         "fan_chart": plots.fan_chart(prices["close"], forecast),
-        "parallel_coordinates": plots.parallel_coordinates(pd.DataFrame(
+        "tuning_slices": plots.tuning_slices(pd.DataFrame(
             {"units": [16, 32, 64], "cell": ["lstm", "gru", "lstm"], "dropout": [0.1, 0.2, 0.3],
              "val_loss": [0.5, 0.4, 0.6]})),
         "seed_spread": plots.seed_spread({42: 1.01, 43: 0.99, 44: 1.02}),
@@ -92,13 +90,13 @@ def every_figure(prices: pd.DataFrame, returns: pd.Series) -> dict[str, go.Figur
     }
 
 
+TABLES = {"data_report_table"}    # HTML tables (pandas Stylers), not plotly figures
 EXPECTED_TRACES = {
     "candlestick": 4,             # candles, two moving averages, volume
     "return_distribution": 2,     # histogram, normal curve
     "rolling_volatility": 2,      # one per window
     "drawdown": 1,
     "acf_bars": 3,                # bars, upper and lower band
-    "data_report_table": 1,
     "price_with_indicators": 2,   # close, one overlay
     "indicator_panel": 3,         # rsi; macd and signal together
     "correlation_bars": 1,
@@ -109,7 +107,7 @@ EXPECTED_TRACES = {
     "error_by_horizon": 2,
     "equity_curve": 2,
     "fan_chart": 6,               # history, two bands of two edges, forecast
-    "parallel_coordinates": 1,
+    "tuning_slices": 6,           # per setting: the trials, the best ringed
     "seed_spread": 2,             # dots, reference line
     "lag_chart": 2,               # one per panel
     "importance_bars": 1,
@@ -121,7 +119,7 @@ EXPECTED_TRACES = {
 def test_every_public_figure_function_is_covered():
     public = {name for name, obj in inspect.getmembers(plots, inspect.isfunction)
               if obj.__module__ == plots.__name__ and not name.startswith("_")}
-    assert public == set(EXPECTED_TRACES)
+    assert public == set(EXPECTED_TRACES) | TABLES
 
 
 @pytest.fixture(scope="module")
@@ -278,8 +276,17 @@ def test_missing_indicator_column_is_named(prices):
 
 
 def test_empty_cleaning_report_says_nothing_needed_fixing():
-    fig = plots.data_report_table(pd.DataFrame(columns=["rule", "count"]))
-    assert "no fixes" in fig.data[0].cells.values[0][0]
+    table = plots.data_report_table(pd.DataFrame(columns=["rule", "count"]))
+    assert "no fixes were needed" in table.to_html()
+
+
+def test_cleaning_report_is_an_html_table_with_its_title_and_every_cell():
+    html = plots.data_report_table(pd.DataFrame({"rule": ["duplicate dates"], "count": [2],
+                                                 "dates": [[pd.Timestamp("2024-01-02"), pd.Timestamp("2024-01-03")]]}),
+                                   title="AAPL cleaning").to_html()
+    assert "<table" in html and "AAPL cleaning" in html and "Plotly" not in html
+    for cell in ("duplicate dates", ">2<", "2024-01-02, 2024-01-03"):
+        assert cell in html, cell
 
 
 def test_correlation_bars_put_the_strongest_feature_on_top():
@@ -289,8 +296,16 @@ def test_correlation_bars_put_the_strongest_feature_on_top():
 
 def test_failed_trials_without_objective_are_left_out():
     trials = pd.DataFrame({"units": [16, 32, 64], "val_loss": [0.5, None, 0.6]})
-    fig = plots.parallel_coordinates(trials)
-    assert len(fig.data[0].dimensions[0].values) == 2
+    fig = plots.tuning_slices(trials)
+    assert list(fig.data[0].x) == [16.0, 64.0] and list(fig.data[0].y) == [0.5, 0.6]
+
+
+def test_tuning_slices_ring_the_lowest_loss_in_every_panel_and_keep_text_settings_categorical():
+    trials = pd.DataFrame({"cell": ["lstm", "gru", "lstm"], "units": [16, 32, 64], "val_loss": [0.5, 0.4, 0.6]})
+    fig = plots.tuning_slices(trials)
+    rings = [t for t in fig.data if t.name == "best"]
+    assert [(r.x[0], r.y[0]) for r in rings] == [("gru", 0.4), (32.0, 0.4)]
+    assert fig.layout.xaxis.type == "category" and fig.layout.xaxis2.type != "category"
 
 
 def test_chance_histogram_title_says_the_share_of_draws_at_least_as_good():

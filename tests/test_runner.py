@@ -15,6 +15,7 @@ import pytest
 
 from helpers.atomic import atomic_write_json
 from helpers.config import ConfigError, RunConfig
+from helpers.plotlyjs import carries_plotlyjs
 from helpers.report import NotebookStatus, write_index
 from helpers.runner import (NOTEBOOKS, NotebookFailed, export_html, existing_notebooks, preflight, run_series,
                             select_notebooks, with_absolute_paths)
@@ -131,10 +132,10 @@ def test_exported_html_draws_plotly_offline(ok_run):
     run_dir, _ = ok_run
     page = (run_dir / "01_collect.html").read_text()
     assert "Plotly.newPlot" in page
-    assert 'src="plotly.min.js"' in page and "plotly.js v" not in page   # loaded from the folder
-    assert "plotly.js v" in (run_dir / "plotly.min.js").read_text()
+    assert 'src="plotly.min.js"' in page and not carries_plotlyjs(page)   # loaded from the folder
+    assert carries_plotlyjs((run_dir / "plotly.min.js").read_text())
     executed = (run_dir / "01_collect.ipynb").read_text()
-    assert "plotly.js v" not in executed                                          # the notebook keeps no copy...
+    assert not carries_plotlyjs(executed)                                          # the notebook keeps no copy...
     assert '"application/vnd.plotly.v1+json"' in executed                         # ...but a figure Lab can draw
     assert 'src="http' not in page and '<link rel="stylesheet" href="notebook.css">' in page
     assert "jp-Notebook" in (run_dir / "notebook.css").read_text()
@@ -246,6 +247,26 @@ def test_kernels_start_without_ipykernels_unencrypted_tcp_warning(tmp_path, capf
     err = capfd.readouterr().err
     assert "without encryption" not in err
     assert "ran" in (tmp_path / "run" / "01_collect.ipynb").read_text()
+
+
+def test_tensorflow_startup_lines_a_kernel_writes_to_its_stderr_stay_off_the_terminal(tmp_path, capfd):
+    """TensorFlow's C++ start-up lines go to the kernel's own stderr, which ipykernel echoes to the terminal of
+    `lstm-lab run`; the runner drops them there, and passes everything else (a real warning) through."""
+    from helpers.runner import execute_notebook
+    from helpers.runfolder import RunPaths
+
+    startup = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+               "I0000 00:00:1796113658.024889   32687 port.cc:153] oneDNN custom operations are on.\n")
+    warning = "W0000 00:00:1796113658.5   32687 something.cc:12] a real TensorFlow warning\n"
+    cell = f"import os, time\nos.write(2, {(startup + warning).encode()!r})\ntime.sleep(0.5)\nprint('ran')"
+    source = write_notebook(tmp_path / "nb" / "04_model.ipynb", [cell])
+    (tmp_path / "run").mkdir()
+    capfd.readouterr()
+    execute_notebook(source, RunPaths(tmp_path / "run"))
+    err = capfd.readouterr().err
+    assert "oneDNN" not in err and "absl::InitializeLog" not in err
+    assert "a real TensorFlow warning" in err
+    assert "ran" in (tmp_path / "run" / "04_model.ipynb").read_text()
 
 
 def test_preflight_accepts_an_existing_csv(tmp_path):
@@ -361,9 +382,9 @@ def test_index_draws_the_forecast_chart_with_the_folders_one_plotly_js(tmp_path)
     pd.DataFrame({"date": pd.bdate_range("2024-02-12", periods=3), "forecast": [30.0, 31.0, 32.0],
                   "lower_80": [29.0] * 3, "upper_80": [33.0] * 3}).to_csv(tmp_path / "forecast.csv", index=False)
     index = write_index(tmp_path, quick_config(), notebooks_status={}).read_text()
-    assert index.count("Plotly.newPlot") == 1 and "plotly.js v" not in index
+    assert index.count("Plotly.newPlot") == 1 and not carries_plotlyjs(index)
     assert '<script src="plotly.min.js"' in index                   # loaded by relative path...
-    assert "plotly.js v" in (tmp_path / "plotly.min.js").read_text()  # ...from the one copy in the run folder
+    assert carries_plotlyjs((tmp_path / "plotly.min.js").read_text())  # ...from the one copy in the run folder
     assert 'src="http' not in index
 
 

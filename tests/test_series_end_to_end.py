@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers.config import RunConfig
+from helpers.plotlyjs import PARTIAL_BUNDLE, bundle_banner, carries_plotlyjs, partial_plotlyjs, plotlyjs_version
 from helpers.runfolder import PROJECT_ROOT, RunPaths
 from helpers.runner import NOTEBOOKS, run_series
 from tests.browser import chromium_path, render_page
@@ -124,8 +125,11 @@ PAGE_NOISE = ("oneDNN", "absl", "\x08", "INFO helpers", 'src="http')
 @pytest.mark.slow
 def test_plotly_js_is_in_the_run_folder_once_and_no_page_carries_a_copy(run_folder):
     holders = [p.relative_to(run_folder.root).as_posix() for p in run_folder.root.rglob("*")
-               if p.is_file() and p.suffix in (".js", ".html", ".ipynb", ".css") and "plotly.js v" in p.read_text()]
+               if p.is_file() and p.suffix in (".js", ".html", ".ipynb", ".css") and carries_plotlyjs(p.read_text())]
     assert holders == ["plotly.min.js"]
+    # the 1.3 MB finance bundle where make env installed it (a full 4.8 MB one otherwise, and the log says so)
+    expected = PARTIAL_BUNDLE if partial_plotlyjs() is not None else "full"
+    assert bundle_banner((run_folder.root / "plotly.min.js").read_text()) == (expected, plotlyjs_version())
     pages = sorted(run_folder.root.glob("*.html"))
     assert len(pages) == len(NOTEBOOKS) + 1
     assert all(page.stat().st_size < 1_500_000 for page in pages), [(p.name, p.stat().st_size) for p in pages]

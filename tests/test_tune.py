@@ -360,3 +360,23 @@ def test_resuming_a_search_scored_on_other_settings_is_refused(tmp_path, frame):
     with pytest.raises(ValueError, match="target: was 'log_return', now 'direction'"):
         tune.check_same_search(tmp_path, tune.search_signature(cut, FEATURES, changed))
     tune.check_same_search(tmp_path, tune.search_signature(cut, FEATURES, changed), overwrite=True)
+
+
+@pytest.mark.slow
+def test_a_search_prints_one_line_per_trial_that_a_notebook_page_keeps(tmp_path, frame, no_default_run, capsys):
+    """keras-tuner's own display clears the notebook cell before each trial's summary (the page kept only the
+    last trial); the search prints one plain line per trial instead, with its settings, loss and time."""
+    result = tune.run_search(frame, FEATURES, CONFIG, tmp_path, verbose=2)     # as 05_tune calls it
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("trial ")]
+    assert [line.split(":")[0] for line in lines] == ["trial 1/2", "trial 2/2"], out
+    assert all("val_loss" in line and " s" in line and "window" in line for line in lines), lines
+    assert f"val_loss {result.trials['val_loss'].min():.4g}" in out
+    assert "Search: Running Trial" not in out and "Trial 1 Complete" not in out and "\x08" not in out
+
+
+def test_a_failed_trial_line_says_why():
+    class Failed:
+        status, score, message = "FAILED", None, "Traceback ...\nValueError: window longer than the data"
+
+    assert tune.trial_line(Failed(), 3, 10, 2.4) == "trial 3/10 failed in 2 s: ValueError: window longer than the data"
