@@ -165,7 +165,7 @@ def test_the_evaluation_reports_its_long_steps_as_they_finish(tmp_path):
     write_features(paths, synthetic_feature_frame(n=420, seed=3))
     lines: list[str] = []
     evaluate_run(paths, tiny_config(seeds=2, walk_forward_folds=1, retrain_every=100000), write=False,
-                 progress=lines.append)
+                 progress=lines.append, background=False)
     assert len(lines) == 3, lines
     assert lines[0].startswith("the run's model (2 seed towers): trained in ")
     assert lines[1].startswith("permutation importance (") and " repeats): " in lines[1]
