@@ -21,6 +21,7 @@ from helpers import baselines, explain, metrics
 from helpers.atomic import atomic_write_csv, atomic_write_json, read_json
 from helpers.backtest import walk_forward
 from helpers.config import RunConfig
+from helpers.frequency import iso_stamp, stamp_format
 from helpers.runfolder import RunPaths
 from helpers.splits import fold_part_split, walk_forward_folds
 from helpers.strategy import CHANCE_DRAWS, strategy_backtest
@@ -358,11 +359,11 @@ def evaluate_run(paths: RunPaths, config: RunConfig, *, replaced: dict[str, Any]
 
     name = f"{CELL_NAMES[config.cell]} ({config.seeds}-seed ensemble)" if config.seeds > 1 else CELL_NAMES[config.cell]
     out["verdict"] = verdict_sentence(name, out["theils_u"], out["diebold_mariano"]["p_value"], spread)
-    out["rows"] = {"test": int(len(dates)), "first_test_date": str(dates[0].date()),
-                   "last_test_date": str(dates[-1].date())}
+    out["rows"] = {"test": int(len(dates)), "first_test_date": iso_stamp(dates[0]),
+                   "last_test_date": iso_stamp(dates[-1])}
     out["config"] = config.to_dict()
 
-    predictions = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "actual": actual[:, 0]})
+    predictions = pd.DataFrame({"date": dates.strftime(stamp_format(dates)), "actual": actual[:, 0]})
     for fname, f in one_step.items():
         predictions[fname] = f
     ordered = ["date", "actual", "model", "persistence"] + [c for c in predictions if c not in

@@ -27,6 +27,7 @@ with warnings.catch_warnings():
     import pandas_ta as ta
 
 from helpers.config import FEATURE_GROUPS, OHLCV_FEATURE_GROUPS, RunConfig
+from helpers.frequency import iso_stamp
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,8 @@ class FeatureSet:
             "groups": {g: list(cols) for g, cols in self.groups.items()},
             "warmup_rows": int(self.warmup_rows),
             "switched_off": dict(self.switched_off),
-            "first_date": index[0].date().isoformat() if len(index) else None,
-            "last_date": index[-1].date().isoformat() if len(index) else None,
+            "first_date": iso_stamp(index[0]) if len(index) else None,
+            "last_date": iso_stamp(index[-1]) if len(index) else None,
             "rows": int(len(self.frame)),
         }
 
@@ -178,7 +179,7 @@ def _check_prices(prices: pd.DataFrame) -> None:
     close = prices["close"]
     if close.isna().any() or (close <= 0).any():
         bad = prices.index[close.isna() | (close <= 0)][0]
-        raise ValueError(f"close must be positive and present on every row; first bad row is {bad.date()}: "
+        raise ValueError(f"close must be positive and present on every row; first bad row is {iso_stamp(bad)}: "
                          "clean the prices with helpers.validation.clean_prices first")
 
 

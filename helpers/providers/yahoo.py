@@ -172,9 +172,16 @@ def _to_canonical(raw: Any, ticker: str, auto_adjust: bool) -> pd.DataFrame | No
     index = pd.DatetimeIndex(frame.index)
     if index.tz is not None:
         index = index.tz_localize(None)  # keep the local wall-clock date: no shift across midnight
-    frame.index = index.normalize().as_unit("ns").rename("date")
+    frame.index = _dated_unless_intraday(index).as_unit("ns").rename("date")
     frame = frame.sort_index(kind="stable")
     return frame[[c for c in ("open", "high", "low", "close", "volume") if c in frame.columns]]
+
+
+def _dated_unless_intraday(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Daily and longer bars dated at midnight; intraday bars (``1h``, ``5m``) keep their local time of day."""
+    from helpers.providers.csvfile import _dated_at_midnight_unless_intraday
+
+    return _dated_at_midnight_unless_intraday(index)
 
 
 def _flatten_columns(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
