@@ -24,7 +24,7 @@ from helpers.config import RunConfig
 from helpers.frequency import iso_stamp, stamp_format
 from helpers.runfolder import RunPaths
 from helpers.splits import fold_part_split, walk_forward_folds
-from helpers.strategy import CHANCE_DRAWS, strategy_backtest
+from helpers.strategy import CHANCE_DRAWS, bars_per_year, strategy_backtest
 from helpers.windows import WindowGenerator
 
 log = logging.getLogger(__name__)
@@ -341,8 +341,10 @@ def evaluate_run(paths: RunPaths, config: RunConfig, *, replaced: dict[str, Any]
         out["error_by_horizon"] = metrics.error_by_horizon(actual, by_step).to_dict()
 
     strategies = {}
+    per_year = bars_per_year(frame.index)   # the whole series shows its frequency better than the test rows
     for mode in ("long_flat", "long_short"):
         strategies[mode] = strategy_backtest(dates, actual[:, 0], previous, one_step["model"], mode=mode,
+                                             periods_per_year=per_year,
                                              cost_bps=config.cost_bps, chance_draws=CHANCE_DRAWS, seed=config.seed)
     out["strategy"] = {mode: s.to_dict() for mode, s in strategies.items()}
 

@@ -201,6 +201,15 @@ def step_text(step: pd.Timedelta) -> str:
     return f"{step.total_seconds():g}s"
 
 
+def bar_word(dates: pd.DatetimeIndex | pd.Series) -> str:
+    """What one row of ``dates`` is called in a sentence: ``day`` for daily bars (and too few dates to tell),
+    ``week``, ``month``, else ``bar`` (an hour or five minutes)."""
+    try:
+        return infer_frequency(dates).bar_word
+    except FrequencyError:
+        return "day"
+
+
 def stamp_format(*stamps: pd.DatetimeIndex | pd.Series) -> str:
     """The strftime pattern that keeps every one of ``stamps``: ``%Y-%m-%d`` when all fall at midnight (daily
     bars), else with the time of day, so intraday bars stay distinct in every CSV and JSON file."""
@@ -209,6 +218,21 @@ def stamp_format(*stamps: pd.DatetimeIndex | pd.Series) -> str:
         if len(index) and (index != index.normalize()).any():
             return "%Y-%m-%d %H:%M:%S"
     return "%Y-%m-%d"
+
+
+def volatility_windows(frequency: dict[str, Any] | None) -> tuple[tuple[int, int], str, float]:
+    """Rolling-volatility windows, their unit and bars per year for a series' frequency (``Frequency.to_dict()``;
+    None: daily): a month and a quarter of trading days (21, 63), a quarter and a year of weeks (13, 52), a
+    day and a week of intraday bars (24 and 168 hourly bars around the clock)."""
+    found = frequency_from_dict(frequency)
+    if found is None or found.is_daily:
+        return (21, 63), "day", (found.bars_per_year if found else 252.0)
+    if found.name == "weekly":
+        return (13, 52), "week", found.bars_per_year
+    if found.name == "monthly":
+        return (3, 12), "month", found.bars_per_year
+    week = 7 if found.calendar == "24/7" else 5
+    return (found.season, week * found.season), "bar", found.bars_per_year
 
 
 # ---------------------------------------------------------------------- the steps
@@ -326,8 +350,9 @@ def _bars_per_year(stamps: pd.DatetimeIndex, step: pd.Timedelta, calendar: str) 
         return float(days)
     if calendar in ("24/7", "24/5"):
         per_day = _DAY / step
-    else:  # sessions: the bars of a typical trading day (yfinance's 1h US bars: 7, 09:30 .. 15:30)
-        per_day = float(pd.Series(stamps.normalize()).value_counts().median())
+    else:  # sessions: the bars of a full session (yfinance's 1h US bars: 7, 09:30 .. 15:30), early closes aside
+        first, last = (pd.Timedelta(f"{t}:00") for t in _session(stamps))
+        per_day = float(int((last - first) / step) + 1)
     return float(_TRADING_DAYS[calendar] * per_day)
 
 

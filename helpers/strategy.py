@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.calendar import infer_calendar
-from helpers.frequency import iso_stamp
+from helpers.frequency import bar_word, iso_stamp
 
 __all__ = ["DISCLAIMER", "MODES", "TRADING_DAYS_PER_YEAR", "CHANCE_DRAWS", "CHANCE_ALPHA", "StrategyResult",
            "ChanceYardstick", "strategy_backtest", "performance_stats", "trading_days_per_year", "bars_per_year",
@@ -148,16 +148,6 @@ def bars_per_year(dates) -> int:
     if frequency.is_daily:
         return trading_days_per_year(dates)
     return max(1, int(round(frequency.bars_per_year)))
-
-
-def bar_word(dates) -> str:
-    """``day`` for daily bars (and too few dates to tell), ``week``, ``month``, else ``bar``."""
-    from helpers.frequency import FrequencyError, infer_frequency
-
-    try:
-        return infer_frequency(dates).bar_word
-    except FrequencyError:
-        return "day"
 
 
 def strategy_backtest(dates, actual, previous, forecast, *, mode: str = "long_flat", cost_bps: float = 5.0,
