@@ -39,7 +39,7 @@ import pandas as pd
 
 from helpers.atomic import atomic_write_json, atomic_write_parquet, read_json
 from helpers.calendar import choose_calendar, is_every_day
-from helpers.config import RunConfig
+from helpers.config import DAILY_ONLY_SOURCES, RunConfig
 from helpers.frequency import MIN_BARS, FrequencyError, infer_frequency, require_supported_frequency
 from helpers.providers.base import (  # re-exported: callers catch these from helpers.data
     OFFLINE_OPTIONS,
@@ -197,6 +197,9 @@ def _load_auto(config: RunConfig, cache: PriceCache, chain: SourceLog, *, yf: An
         chain.step("cache: miss")
     failures: list[DataSourceError] = []
     for source in NETWORK_SOURCES:
+        if source in DAILY_ONLY_SOURCES and config.interval != "1d":
+            chain.step(f"{source}: skipped (daily bars only; interval {config.interval} asked for)")
+            continue
         if source == "alphavantage" and not os.environ.get(ALPHAVANTAGE_KEY_ENV, "").strip():
             chain.step(f"alphavantage: skipped ({ALPHAVANTAGE_KEY_ENV} not set)")
             continue
@@ -214,7 +217,7 @@ def _load_auto(config: RunConfig, cache: PriceCache, chain: SourceLog, *, yf: An
         if fallback is not None:
             return fallback
         chain.step("cache: no file of this ticker overlaps the requested range")
-    sample = _try_sample(config, chain)
+    sample = _try_sample(config, chain) if config.interval == "1d" else None
     if sample is not None:
         return sample
     raise _most_telling(failures, config)
@@ -282,8 +285,8 @@ def _fetch(source: str, config: RunConfig, *, yf: Any = None,
     common = {"start": config.start, "end": config.end, "auto_adjust": config.auto_adjust}
     synthetic = False
     if source == "yfinance":
-        frame = module.fetch(config.ticker, yf=yf, sleep=sleep, **common)
-        provenance = module.provenance(config.auto_adjust, yf=yf)
+        frame = module.fetch(config.ticker, yf=yf, sleep=sleep, interval=config.interval, **common)
+        provenance = module.provenance(config.auto_adjust, yf=yf, interval=config.interval)
     elif source == "alphavantage":
         frame = module.fetch(config.ticker, **common)
         provenance = _alphavantage_provenance(frame)
