@@ -335,14 +335,22 @@ def volume_z_features(prices: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
 
 
 def day_of_week_features(prices: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
-    """``dow_sin``, ``dow_cos``: the weekday on a 7-day circle.
+    """``dow_sin``, ``dow_cos``: the weekday on a 7-day circle; intraday bars also the time of day.
 
     Cyclic rather than one-hot: two inputs instead of five to seven, Friday sits next to Monday instead of
     four units away, and no constant all-zero column appears for weekdays a market never trades (a scaler
     cannot standardise a constant). A 7-day period also fits series that trade at weekends (crypto).
+    Intraday bars add ``tod_sin``, ``tod_cos``: the time of day on a 24-hour circle (the open and the close of
+    a session behave differently; daily bars, all at midnight, get no such constant columns).
     """
-    angle = 2 * np.pi * prices.index.day_of_week.to_numpy() / 7
-    return pd.DataFrame({"dow_sin": np.sin(angle), "dow_cos": np.cos(angle)}, index=prices.index)
+    index = pd.DatetimeIndex(prices.index)
+    angle = 2 * np.pi * index.day_of_week.to_numpy() / 7
+    columns = {"dow_sin": np.sin(angle), "dow_cos": np.cos(angle)}
+    seconds = (index - index.normalize()).total_seconds().to_numpy()
+    if (seconds != 0).any():
+        clock = 2 * np.pi * seconds / 86400
+        columns.update(tod_sin=np.sin(clock), tod_cos=np.cos(clock))
+    return pd.DataFrame(columns, index=prices.index)
 
 
 def _sentiment_features(headlines: pd.DataFrame, dates: pd.DatetimeIndex, close_time: str,
