@@ -256,7 +256,9 @@ def handle_predict(args: argparse.Namespace) -> int:
     try:
         forecast = predict_from_artifact(model_dir, args.csv_path, out_path=out, steps=args.steps,
                                          target=args.target, n_samples=args.samples)
-    except (ManifestMismatchError, DataSourceError, FileNotFoundError, ValueError) as err:
+    except ManifestMismatchError:
+        raise   # prices the model cannot read (another frequency, a gap, too few rows): bad input, exit 2
+    except (DataSourceError, FileNotFoundError, ValueError) as err:
         raise CliError(f"{type(err).__name__}: {err}") from err
     if args.ledger is not None:
         _record_forecast(args.ledger, model_dir, args.csv_path, forecast)

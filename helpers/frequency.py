@@ -98,10 +98,6 @@ class Frequency:
                 "steps_found": dict(self.steps_found),
                 **({"session": {"first_bar": self.session[0], "last_bar": self.session[1]}} if self.session else {})}
 
-    def same_bars(self, other: "Frequency") -> bool:
-        """Same step and same kind of trading time (24/7, weekdays, sessions...): what a model can take."""
-        return self.step == other.step and self.calendar == other.calendar
-
     def kind_text(self) -> str:
         """``business-daily bars, weekdays (step 1d)``: the kind of bars without their count."""
         trading = "" if self.calendar == "periodic" else f", {self.calendar}"

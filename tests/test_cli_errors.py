@@ -154,3 +154,18 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_only_with_debug(tmp_p
     for argv in (["--debug", "list", "--out", str(tmp_path)], ["list", "--out", str(tmp_path), "--debug"]):
         code, err = run_cli(capsys, *argv)
         assert code == EXIT_FAILED and "Traceback" in err and "surprise" in err
+
+
+def test_predict_refuses_weekly_prices_into_a_daily_model_as_bad_input_naming_both(tmp_path, capsys):
+    from tests.test_forecast import TINY, sample_prices, save_tiny_run, write_csv
+
+    prices = sample_prices()
+    paths, _, _ = save_tiny_run(tmp_path / "run", prices, RunConfig(**TINY))
+    weekly = prices.resample("W-FRI").agg({"open": "first", "high": "max", "low": "min", "close": "last",
+                                           "volume": "sum"})
+    csv = write_csv(weekly, tmp_path / "weekly.csv")
+    code, err = run_cli(capsys, "predict", "--model", str(paths.model_dir), "--csv", str(csv),
+                        "--out", str(tmp_path / "f.csv"))
+    assert code == EXIT_BAD_PARAMETER
+    assert_one_message(err, "weekly bars", "step 7d", "the model was trained on business-daily bars, weekdays")
+    assert not (tmp_path / "f.csv").exists()
