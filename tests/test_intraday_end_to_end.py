@@ -1,6 +1,6 @@
-"""Hourly (24/7) and 5-minute (exchange sessions) CSVs through the whole series with tiny settings: every file the
-run writes keeps the bars' time of day, and the series' frequency is followed (season, annualisation, future
-timestamps, the manifest, the ledger), instead of the bars being cut to one a day or refused."""
+"""Hourly (24/7), 5-minute (exchange sessions) and weekly CSVs through the whole series with tiny settings: every
+file the run writes keeps the bars' time of day, and the series' frequency is followed (season, annualisation,
+future timestamps, the manifest, the ledger), instead of the bars being cut to one a day or refused."""
 
 from __future__ import annotations
 
@@ -32,10 +32,13 @@ def five_minute_stamps() -> pd.DatetimeIndex:
 
 
 def ohlcv_csv(path, stamps: pd.DatetimeIndex):
+    """OHLCV of a random walk at ``stamps``, written as a user's export would be (dates alone for daily and
+    longer bars)."""
     rng = np.random.default_rng(3)
     close = 100 * np.exp(np.cumsum(rng.normal(0, 0.003, len(stamps))))
     opened = np.r_[close[0], close[:-1]]
-    frame = pd.DataFrame({"Datetime": stamps.strftime("%Y-%m-%d %H:%M:%S"), "Open": opened,
+    fmt = "%Y-%m-%d" if (stamps == stamps.normalize()).all() else "%Y-%m-%d %H:%M:%S"
+    frame = pd.DataFrame({"Datetime": stamps.strftime(fmt), "Open": opened,
                           "High": np.maximum(opened, close) * 1.001, "Low": np.minimum(opened, close) * 0.999,
                           "Close": close, "Volume": rng.integers(1000, 5000, len(stamps))})
     frame.to_csv(path, index=False)
@@ -52,6 +55,16 @@ def run(tmp_path_factory, name: str, ticker: str, stamps: pd.DatetimeIndex) -> R
 @pytest.fixture(scope="module")
 def hourly(tmp_path_factory) -> RunPaths:
     return run(tmp_path_factory, "btc_1h", "BTC-USD", hourly_stamps())
+
+
+def weekly_stamps() -> pd.DatetimeIndex:
+    """400 Friday closes, 2015-01-09 .. 2022-09-02."""
+    return pd.date_range("2015-01-09", periods=400, freq="W-FRI")
+
+
+@pytest.fixture(scope="module")
+def weekly(tmp_path_factory) -> RunPaths:
+    return run(tmp_path_factory, "w", "WEEKLY", weekly_stamps())
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +135,24 @@ def test_five_minute_forecasts_open_the_next_session(five_minute):
     last = five_minute_stamps()[-1]
     assert last == pd.Timestamp("2024-01-17 15:55")
     assert list(recursive["date"]) == ["2024-01-18 09:30:00", "2024-01-18 09:35:00", "2024-01-18 09:40:00"]
+
+
+@pytest.mark.slow
+def test_a_weekly_series_runs_with_a_yearly_season_weekly_annualisation_and_forecasts_a_week_apart(weekly):
+    for stem in NOTEBOOKS:
+        assert weekly.notebook_html(stem).exists(), stem
+    frequency = json.loads(weekly.manifest.read_text())["frequency"]
+    assert (frequency["name"], frequency["step"]) == ("weekly", "7d")
+    metrics = json.loads(weekly.metrics.read_text())
+    assert metrics["strategy"]["long_flat"]["periods_per_year"] == 52
+    assert "test weeks" in metrics["strategy"]["long_flat"]["against_chance"]["sentence"]
+    predictions = pd.read_csv(weekly.predictions)
+    prices = pd.read_parquet(weekly.prices)
+    rows = prices.index.get_indexer(pd.to_datetime(predictions["date"]))
+    assert np.allclose(predictions["seasonal_naive"], prices["close"].to_numpy()[rows - 52])   # a year earlier
+    forecast = pd.read_csv(weekly.forecast)
+    recursive = forecast[forecast["method"] == "recursive"]
+    assert list(recursive["date"]) == ["2022-09-09", "2022-09-16", "2022-09-23"]
 
 
 @pytest.mark.slow
