@@ -149,7 +149,8 @@ def future_timestamps(last: pd.Timestamp | str, n: int, calendar: str,
     the same day of the month a month later. Intraday bars keep their time of day: a 24/7 series (crypto)
     steps ahead; a 24/5 series (FX) steps ahead and skips Saturdays and Sundays; a series of sessions
     continues inside the usual session (``frequency['session']``, first to last bar) and then opens the next
-    trading day of ``calendar`` (an exchange code skips its holidays; early closes are not known).
+    trading day of ``frequency['trading_calendar']`` when it names an exchange, else of ``calendar`` (an exchange
+    code skips its holidays; early closes are not known).
     """
     from helpers.frequency import frequency_from_dict
 
@@ -173,8 +174,10 @@ def future_timestamps(last: pd.Timestamp | str, n: int, calendar: str,
             at = at + found.step
             if at.day_of_week < 5:
                 stamps.append(at)
-    else:
-        stamps = _session_bars_after(last, int(n), found.step, found.session, calendar)
+    else:   # the exchange the data report named (XNYS...) knows the holidays; the model's calendar may not
+        exchange = (frequency or {}).get("trading_calendar")
+        days = exchange if exchange and exchange not in ALIASES else calendar
+        stamps = _session_bars_after(last, int(n), found.step, found.session, days)
     return pd.DatetimeIndex(pd.DatetimeIndex(stamps).as_unit("ns"), name="date", freq=None)
 
 

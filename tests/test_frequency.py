@@ -296,6 +296,8 @@ def test_future_timestamps_of_session_bars_open_the_next_exchange_session():
                             pd.Timestamp("2024-12-26 10:30")]
     friday = future_timestamps("2024-01-05 15:30", 2, "business", frequency)
     assert list(friday) == [pd.Timestamp("2024-01-08 09:30"), pd.Timestamp("2024-01-08 10:30")]
+    on_xnys = {**frequency, "trading_calendar": "XNYS"}        # as a manifest records the data report's exchange
+    assert future_timestamps("2024-12-24 15:30", 1, "business", on_xnys)[0] == pd.Timestamp("2024-12-26 09:30")
 
 
 def test_future_timestamps_of_weekly_bars_are_a_week_apart_and_daily_ones_unchanged():
