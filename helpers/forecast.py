@@ -256,7 +256,8 @@ def direct_forecast(model: Any, spec: Preprocessor, prices: pd.DataFrame, *,
     frame = spec.features(prices, headlines)
     x = spec.last_window(frame)[None]
     path = spec.to_price(model_outputs(model, x, training=False), frame["close"].iloc[-1])[0]
-    return pd.Series(path, index=future_timestamps(prices.index[-1], spec.horizon, spec.calendar, spec.frequency), name="forecast")
+    dates = future_timestamps(prices.index[-1], spec.horizon, spec.calendar, spec.frequency)
+    return pd.Series(path, index=dates, name="forecast")
 
 
 def direct_samples(model: Any, spec: Preprocessor, prices: pd.DataFrame, n_samples: int, *,
@@ -421,7 +422,8 @@ def trading_dates_after(index: pd.DatetimeIndex, row: int, n: int, calendar: str
     if len(known) == n:
         return pd.DatetimeIndex(known, name="date", freq=None)
     last = known[-1] if len(known) else index[row]
-    return pd.DatetimeIndex(known.append(future_timestamps(last, n - len(known), calendar, frequency)), name="date", freq=None)
+    later = future_timestamps(last, n - len(known), calendar, frequency)
+    return pd.DatetimeIndex(known.append(later), name="date", freq=None)
 
 
 def write_forecast(frames: pd.DataFrame | Sequence[pd.DataFrame], path: str | Path) -> Path:

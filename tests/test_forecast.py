@@ -419,12 +419,12 @@ def test_cli_predict_writes_the_forecast_and_prints_its_path(saved_run, setup, t
     assert len(Ledger(tmp_path / "ledger.sqlite")) == 2
 
 
-def test_cli_predict_names_the_mismatch_and_exits_1(saved_run, setup, tmp_path, capsys):
+def test_cli_predict_names_the_mismatch_and_exits_2_as_bad_input(saved_run, setup, tmp_path, capsys):
     from helpers.cli import main
 
     csv = write_csv(setup["prices"][["close"]], tmp_path / "close_only.csv")
     code = main(["predict", "--model", str(saved_run.model_dir), "--csv", str(csv)])
-    assert code == 1
+    assert code == 2          # prices the model cannot read are bad input (helpers.cli.exit_code_for)
     assert "MissingFeatureError" in capsys.readouterr().err
 
 

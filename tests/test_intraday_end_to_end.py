@@ -103,6 +103,10 @@ def test_the_manifest_records_the_frequency_and_metrics_annualise_by_its_bars(re
     metrics = json.loads(paths.metrics.read_text())
     assert metrics["strategy"]["long_flat"]["periods_per_year"] == per_year
     assert " " in metrics["rows"]["last_test_date"]                   # a time of day, not a date
+    sentences = " ".join([metrics["direction"]["sentence"], metrics["verdict"],
+                          metrics["strategy"]["long_flat"]["against_chance"]["sentence"],
+                          json.loads(paths.risk.read_text())["reading"]])
+    assert "test bars" in sentences and " day" not in sentences and "yesterday" not in sentences
 
 
 @pytest.mark.slow
