@@ -91,14 +91,22 @@ def date_gaps(dates: pd.DatetimeIndex, calendar: dict[str, Any]) -> list[tuple[p
 
 
 # ---------------------------------------------------------------------- manifest
-def check_no_date_gaps(dates: pd.DatetimeIndex, calendar: dict[str, Any] | None, *, label: str) -> None:
-    """Raise DateGapError when ``dates`` are not daily bars of ``calendar`` (the model's; else the dates' own):
-    weekly or intraday bars, 7-day weeks offered to a business-day model (or the reverse), or a gap wider than
-    the calendar allows."""
-    from helpers.frequency import FrequencyError, check_fits_calendar
+def check_no_date_gaps(dates: pd.DatetimeIndex, calendar: dict[str, Any] | None, *, label: str,
+                       frequency: dict[str, Any] | None = None) -> None:
+    """Raise DateGapError when ``dates`` are not bars of the model's ``frequency`` (its manifest's
+    ``Frequency.to_dict()``; both are named) or, for daily bars, of ``calendar`` (the model's; else the dates'
+    own): weekly or intraday bars offered to a daily model, 7-day weeks offered to a business-day model (or the
+    reverse), or a gap wider than the calendar allows. Bars other than daily are checked by their frequency
+    only (a night or a weekend is many steps of an intraday series, not a hole)."""
+    from helpers.frequency import FrequencyError, check_fits_calendar, check_same_frequency, frequency_from_dict
 
-    calendar = calendar or series_calendar(dates)
+    model_frequency = frequency_from_dict(frequency)
     try:
+        if model_frequency is not None:
+            check_same_frequency(dates, model_frequency, label=label)
+            if not model_frequency.is_daily:
+                return
+        calendar = calendar or series_calendar(dates)
         check_fits_calendar(dates, calendar["kind"], label=label)
     except FrequencyError as err:
         raise DateGapError(str(err)) from None
@@ -158,6 +166,7 @@ def build_manifest(config: RunConfig, windows: WindowGenerator, feature_columns:
             "meta": data_meta,
         },
         "calendar": series_calendar(dates),
+        "frequency": _frequency_of(dates, data_meta),
         "seed": config.seed if train_result is None else int(getattr(train_result, "seed", config.seed)),
         "model": {"cell": config.cell, "units": list(config.units), "dropout": config.dropout},
         "versions": library_versions(),
@@ -182,6 +191,18 @@ def build_manifest(config: RunConfig, windows: WindowGenerator, feature_columns:
         # new CSV that starts after the validation period still gets honest bands.
         manifest["validation_residuals"] = np.asarray(pool, dtype=np.float64).tolist()
     return manifest
+
+
+def _frequency_of(dates: pd.DatetimeIndex, data_meta: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The bar frequency the model was trained on (``Frequency.to_dict()``: name, step, calendar, bars per
+    year), with the data report's trading calendar (``XNYS``, ``business``...) as ``trading_calendar``;
+    None when the dates are too few or irregular to tell."""
+    from helpers.preprocess import series_frequency
+
+    frequency = series_frequency(dates)
+    if frequency is not None and data_meta and data_meta.get("calendar"):
+        frequency["trading_calendar"] = data_meta["calendar"]
+    return frequency
 
 
 def weights_fingerprint(model: Any) -> str:
@@ -335,7 +356,7 @@ def check_compatible(manifest: dict[str, Any], frame: pd.DataFrame, *, target: s
     if not isinstance(frame.index, pd.DatetimeIndex):
         raise ManifestMismatchError(f"the frame must be indexed by dates (a DatetimeIndex 'date'), got "
                                     f"{type(frame.index).__name__}")
-    check_no_date_gaps(frame.index, manifest.get("calendar"), label="the frame")
+    check_no_date_gaps(frame.index, manifest.get("calendar"), label="the frame", frequency=manifest.get("frequency"))
 
 
 # ---------------------------------------------------------------------- helpers
@@ -355,4 +376,6 @@ def _file_sha256(path: Path) -> str:
 
 
 def _iso(when: Any) -> str | None:
-    return None if when is None or pd.isna(when) else pd.Timestamp(when).date().isoformat()
+    from helpers.frequency import iso_stamp   # dates, with the time of day of intraday bars
+
+    return iso_stamp(when)

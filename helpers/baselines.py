@@ -172,8 +172,9 @@ class MovingAverage:
 class SeasonalNaive:
     """Step ``k`` repeats the close one season earlier: ``C[t + k - season*ceil(k/season)]``.
 
-    With ``season=5`` on business days that is "same weekday last week"; use ``season=7`` for series that
-    trade every day (crypto); :func:`season_length` picks it from the dates.
+    With ``season=5`` on business days that is "same weekday last week"; ``season=7`` for series that trade
+    every day (crypto), 24 for hourly bars around the clock ("same hour yesterday"); :func:`season_length`
+    picks it from the dates.
     """
 
     name = "seasonal_naive"
@@ -280,23 +281,30 @@ def _log_prices(values: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------- the default set
 def season_length(dates: pd.DatetimeIndex | pd.Series | np.ndarray) -> int:
-    """Rows per week of the series: 7 when it trades at weekends (crypto), else 5 (business days).
+    """Bars in one cycle of the series (:attr:`helpers.frequency.Frequency.season`): a week of daily bars (7 when
+    it trades at weekends, e.g. crypto, else 5), 52 weekly or 12 monthly bars, a day of intraday bars (24 hourly
+    bars around the clock, one exchange session's bars).
 
-    A series counts as every-day when more than 10% of its dates fall on a Saturday or Sunday, so a few
-    stray weekend rows in stock data do not flip it.
+    Too few or irregular dates to show a frequency count as daily bars; a series counts as every-day when more
+    than 10% of its dates fall on a Saturday or Sunday, so a few stray weekend rows in stock data do not flip it.
     """
     from helpers.calendar import trades_weekends
+    from helpers.frequency import FrequencyError, infer_frequency
 
     if len(pd.DatetimeIndex(dates)) == 0:
         raise ValueError("season_length needs at least one date")
-    return 7 if trades_weekends(dates) else 5
+    try:
+        return infer_frequency(dates).season
+    except FrequencyError:
+        return 7 if trades_weekends(dates) else 5
 
 
 def default_baselines(dates: pd.DatetimeIndex, config: "RunConfig") -> list[Forecaster]:
     """The baselines every run reports beside the network, unfitted.
 
-    Persistence, drift, a one-week moving average, a weekly seasonal naive (a week is 5 or 7 rows, from
-    :func:`season_length`) and ARIMA of ``config.arima_order`` on log prices.
+    Persistence, drift, a moving average and a seasonal naive over one cycle of the series (a week of daily
+    bars, a day of intraday bars, a year of weekly bars: :func:`season_length`) and ARIMA of
+    ``config.arima_order`` on log prices.
     """
     season = season_length(dates)
     return [

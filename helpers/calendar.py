@@ -141,6 +141,59 @@ def future_dates(last_date: pd.Timestamp | str, n: int, calendar: str) -> pd.Dat
     return pd.DatetimeIndex(pd.DatetimeIndex(dates).as_unit("ns"), name="date", freq=None)
 
 
+def future_timestamps(last: pd.Timestamp | str, n: int, calendar: str,
+                      frequency: dict[str, Any] | None = None) -> pd.DatetimeIndex:
+    """The ``n`` bar timestamps after ``last`` at the series' frequency (``Frequency.to_dict()``; None: daily).
+
+    Daily bars: :func:`future_dates` on ``calendar``. Weekly and monthly bars: the same weekday a week later,
+    the same day of the month a month later. Intraday bars keep their time of day: a 24/7 series (crypto)
+    steps ahead; a 24/5 series (FX) steps ahead and skips Saturdays and Sundays; a series of sessions
+    continues inside the usual session (``frequency['session']``, first to last bar) and then opens the next
+    trading day of ``frequency['trading_calendar']`` when it names an exchange, else of ``calendar`` (an exchange
+    code skips its holidays; early closes are not known).
+    """
+    from helpers.frequency import frequency_from_dict
+
+    found = frequency_from_dict(frequency)
+    if found is None or found.is_daily:
+        return future_dates(last, n, calendar)
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"n must be a whole number of future bars >= 1, got {n!r}")
+    last = pd.Timestamp(last)
+    if last.tzinfo is not None:
+        last = last.tz_localize(None)
+    k = np.arange(1, int(n) + 1)
+    if found.name == "monthly":
+        month_end = last == last + pd.offsets.MonthEnd(0)
+        stamps = [last + (pd.offsets.MonthEnd(int(i)) if month_end else pd.DateOffset(months=int(i))) for i in k]
+    elif not found.is_intraday or found.calendar == "24/7":
+        stamps = [last + found.step * int(i) for i in k]
+    elif found.calendar == "24/5" or found.session is None:
+        stamps, at = [], last
+        while len(stamps) < n:
+            at = at + found.step
+            if at.day_of_week < 5:
+                stamps.append(at)
+    else:   # the exchange the data report named (XNYS...) knows the holidays; the model's calendar may not
+        exchange = (frequency or {}).get("trading_calendar")
+        days = exchange if exchange and exchange not in ALIASES else calendar
+        stamps = _session_bars_after(last, int(n), found.step, found.session, days)
+    return pd.DatetimeIndex(pd.DatetimeIndex(stamps).as_unit("ns"), name="date", freq=None)
+
+
+def _session_bars_after(last: pd.Timestamp, n: int, step: pd.Timedelta, session: tuple[str, str],
+                        calendar: str) -> list[pd.Timestamp]:
+    """Bars ``step`` apart from the session's first to its last bar, on the trading days after ``last``."""
+    first, final = (pd.Timedelta(f"{t}:00") for t in session)
+    day = last.normalize()
+    stamps = [t for t in (day + first + step * i for i in range(int((final - first) / step) + 1)) if t > last]
+    days_needed = max(1, -(-(n - len(stamps)) // max(1, int((final - first) / step) + 1)))
+    if len(stamps) < n:
+        for next_day in future_dates(day, days_needed, calendar):
+            stamps += [next_day + first + step * i for i in range(int((final - first) / step) + 1)]
+    return stamps[:n]
+
+
 def _exchange_sessions_after(exchange: str, last: pd.Timestamp, n: int) -> pd.DatetimeIndex:
     """The first ``n`` sessions of ``exchange`` after ``last``."""
     span = n * 2 + 15                       # calendar days that hold n sessions of any exchange

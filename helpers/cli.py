@@ -75,7 +75,8 @@ def add_run_command(subparsers: Any) -> None:
     parser.add_argument("--ticker", required=True, help="symbol, e.g. AAPL, BTC-USD, ^GSPC")
     parser.add_argument("--source", choices=SOURCES, default=None,
                         help="where prices come from (default: auto, or csv when --csv is given)")
-    parser.add_argument("--csv", dest="csv_path", default=None, metavar="PATH", help="a CSV of daily prices")
+    parser.add_argument("--csv", dest="csv_path", default=None, metavar="PATH",
+                        help="a CSV of prices (daily, weekly or intraday bars)")
     parser.add_argument("--start", default=None, metavar="YYYY-MM-DD", help="first date (inclusive)")
     parser.add_argument("--end", default=None, metavar="YYYY-MM-DD", help="last date (inclusive)")
     _add_common_run_options(parser)
@@ -223,7 +224,7 @@ def add_predict_command(subparsers: Any) -> None:
     parser.add_argument("--model", required=True, type=Path, metavar="DIR",
                         help="a model folder (<run>/model) or a run folder (its promoted model is used)")
     parser.add_argument("--csv", dest="csv_path", required=True, type=Path, metavar="PATH",
-                        help="daily prices, as for `run --csv`")
+                        help="prices of the model's bar frequency, as for `run --csv`")
     parser.add_argument("--steps", type=int, default=None, help="trading days ahead (default: forecast_days)")
     parser.add_argument("--samples", type=int, default=None, help="Monte Carlo dropout passes (default: mc_samples)")
     parser.add_argument("--target", default=None, help="refuse the model unless it predicts this target")
@@ -248,21 +249,23 @@ def handle_predict(args: argparse.Namespace) -> int:
     from helpers.predict import predict_from_artifact
 
     if args.steps is not None and args.steps < 1:
-        raise ConfigError("steps", args.steps, "a whole number of trading days >= 1")
+        raise ConfigError("steps", args.steps, "a whole number of bars ahead (trading days for daily bars) >= 1")
     if args.samples is not None and args.samples < MIN_MC_SAMPLES:
         raise ConfigError("samples", args.samples, f"a whole number of Monte Carlo dropout passes >= {MIN_MC_SAMPLES} "
                                                    "(bands need a spread)")
     if not args.model.is_dir():
         raise ConfigError("model", str(args.model), "a model folder (<run>/model) or a run folder; "
                                                     f"{_what_is(args.model)}")
-    _check_input_file("csv", args.csv_path, "a CSV file of daily prices")
+    _check_input_file("csv", args.csv_path, "a CSV file of prices (daily, weekly or intraday bars)")
     model_dir = _model_dir(args.model)
     out = args.out or model_dir.parent / "forecast.csv"
     _check_output_file("out", out, "a file path for the forecast CSV, e.g. forecast.csv")
     try:
         forecast = predict_from_artifact(model_dir, args.csv_path, out_path=out, steps=args.steps,
                                          target=args.target, n_samples=args.samples)
-    except (ManifestMismatchError, DataSourceError, FileNotFoundError, ValueError) as err:
+    except ManifestMismatchError:
+        raise   # prices the model cannot read (another frequency, a gap, too few rows): bad input, exit 2
+    except (DataSourceError, FileNotFoundError, ValueError) as err:
         raise CliError(f"{type(err).__name__}: {err}") from err
     if args.ledger is not None:
         _record_forecast(args.ledger, model_dir, args.csv_path, forecast)
@@ -293,7 +296,8 @@ def add_score_command(subparsers: Any) -> None:
                                    description="Record the actual close of every forecast target date the CSV "
                                                "has, then print realized errors beside persistence.")
     parser.add_argument("--run", required=True, type=Path, metavar="DIR", help="the run folder (its ledger.sqlite)")
-    parser.add_argument("--csv", dest="csv_path", required=True, type=Path, metavar="PATH", help="daily prices")
+    parser.add_argument("--csv", dest="csv_path", required=True, type=Path, metavar="PATH",
+                        help="prices (the bars the forecasts were for)")
     parser.set_defaults(handler=handle_score)
 
 
@@ -305,7 +309,7 @@ def handle_score(args: argparse.Namespace) -> int:
     from helpers.validation import clean_prices
 
     paths = RunPaths(args.run)
-    _check_input_file("csv", args.csv_path, "a CSV file of daily prices")
+    _check_input_file("csv", args.csv_path, "a CSV file of prices (daily, weekly or intraday bars)")
     if not paths.ledger.exists():
         raise ConfigError("run", str(args.run), f"a run folder with a ledger ({paths.ledger} is missing: run "
                                                 "notebook 07_forecast or `predict --ledger` first)")
@@ -332,7 +336,7 @@ def add_retrain_command(subparsers: Any) -> None:
                                                "the new one only if it beats the current one on held-out recent rows.")
     parser.add_argument("--run", required=True, type=Path, metavar="DIR", help="the run folder")
     parser.add_argument("--csv", dest="csv_path", required=True, type=Path, metavar="PATH",
-                        help="daily prices covering the old data and newer days")
+                        help="prices covering the old data and newer bars")
     parser.add_argument("--force", action="store_true", help="retrain even without a signal")
     parser.add_argument("--holdout", type=int, default=60, help="recent rows that judge old vs new (default 60)")
     parser.set_defaults(handler=handle_retrain)
@@ -347,7 +351,7 @@ def handle_retrain(args: argparse.Namespace) -> int:
         raise ConfigError("run", str(args.run), "a run folder holding config.json and model/")
     if args.holdout < 1:
         raise ConfigError("holdout", args.holdout, "a whole number of recent rows >= 1")
-    _check_input_file("csv", args.csv_path, "a CSV file of daily prices")
+    _check_input_file("csv", args.csv_path, "a CSV file of prices (daily, weekly or intraday bars)")
     try:
         result = retrain_if_needed(args.run, args.csv_path, force=args.force, holdout=args.holdout)
     except (ManifestMismatchError, DataSourceError, FileNotFoundError, ValueError) as err:
@@ -371,7 +375,8 @@ def add_collect_command(subparsers: Any) -> None:
                                                "`retrain` read. Prints the CSV's path last.")
     parser.add_argument("--ticker", required=True, help="symbol, e.g. AAPL, BTC-USD, ^GSPC")
     parser.add_argument("--source", choices=SOURCES, default="auto", help="where prices come from")
-    parser.add_argument("--csv", dest="csv_path", default=None, metavar="PATH", help="a CSV of daily prices")
+    parser.add_argument("--csv", dest="csv_path", default=None, metavar="PATH",
+                        help="a CSV of prices (daily, weekly or intraday bars)")
     parser.add_argument("--start", default=None, metavar="YYYY-MM-DD", help="first date (inclusive)")
     parser.add_argument("--refresh", action="store_true", help="download again even when the cache has the range")
     parser.add_argument("--out", type=Path, required=True, metavar="PATH", help="the CSV to write")
@@ -384,7 +389,7 @@ def handle_collect(args: argparse.Namespace) -> int:
     from helpers.validation import clean_prices
 
     if args.csv_path is not None:
-        _check_input_file("csv", args.csv_path, "a CSV file of daily prices")
+        _check_input_file("csv", args.csv_path, "a CSV file of prices (daily, weekly or intraday bars)")
     _check_output_file("out", args.out, "a file path for the cleaned CSV, e.g. prices.csv")
     values = {"ticker": args.ticker, "source": "csv" if args.csv_path else args.source,
               "csv_path": args.csv_path, "start": args.start}

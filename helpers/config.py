@@ -32,6 +32,17 @@ FEATURE_GROUPS = (
 OHLCV_FEATURE_GROUPS = ("atr", "obv", "stoch", "volume_z")
 
 
+# Bar intervals yfinance serves, with how many days back Yahoo keeps them (None: the full history). As yfinance
+# users and maintainers report them: 1m up to 7 days per request (one request here), 2m..90m about 60 days,
+# 60m/1h about 730 days.
+YAHOO_INTERVALS: dict[str, int | None] = {
+    "1m": 7, "2m": 60, "5m": 60, "15m": 60, "30m": 60, "60m": 730, "90m": 60, "1h": 730,
+    "1d": None, "5d": None, "1wk": None, "1mo": None,
+}
+# Sources that deliver only daily bars: an interval other than 1d cannot come from them.
+DAILY_ONLY_SOURCES = ("alphavantage", "sample", "synthetic")
+
+
 class ConfigError(ValueError):
     """A run parameter is invalid; the message names the field, the value and what is allowed."""
 
@@ -274,7 +285,11 @@ def _validate(c: RunConfig) -> None:
         _check(_is_iso_date(getattr(c, name)), name, getattr(c, name), "an ISO date YYYY-MM-DD or None")
     if c.start and c.end:
         _check(c.start < c.end, "end", c.end, f"a date after start ({c.start})")
-    _check(c.interval == "1d", "interval", c.interval, "'1d' (daily bars; intraday is not supported)")
+    _check(c.interval in YAHOO_INTERVALS, "interval", c.interval,
+           f"one of {', '.join(YAHOO_INTERVALS)} (yfinance's bar sizes; a CSV's bars are read from its timestamps)")
+    _check(c.interval == "1d" or c.source not in DAILY_ONLY_SOURCES, "interval", c.interval,
+           f"'1d' with source {c.source!r} (daily bars only); other intervals come from source yfinance or auto, "
+           "or a CSV of such bars")
     _check(_is_calendar(c.trading_calendar), "trading_calendar", c.trading_calendar,
            "auto (weekends from the dates, the exchange from the ticker), business (weekdays), daily (every day), "
            "or an exchange code known to exchange_calendars, e.g. XNYS, XLON, XETR")

@@ -39,8 +39,8 @@ import pandas as pd
 
 from helpers.atomic import atomic_write_json, atomic_write_parquet, read_json
 from helpers.calendar import choose_calendar, is_every_day
-from helpers.config import RunConfig
-from helpers.frequency import MIN_BARS, FrequencyError, infer_frequency, require_daily_bars
+from helpers.config import DAILY_ONLY_SOURCES, RunConfig
+from helpers.frequency import MIN_BARS, FrequencyError, infer_frequency, require_supported_frequency
 from helpers.providers.base import (  # re-exported: callers catch these from helpers.data
     OFFLINE_OPTIONS,
     CredentialsError,
@@ -132,7 +132,7 @@ def load_prices(config: RunConfig, *, cache_dir: Path | None = None, yf: Any = N
     ``refresh=True`` skips reading the exact cache entry (a fresh download still replaces it on success);
     ``sleep`` is the wait between network retries. Raises a :class:`DataSourceError` subclass whose message
     says what to do (its notes list the source chain), or :class:`helpers.frequency.FrequencyError` for bars
-    that are not daily (hourly, weekly...), mixed or irregular: this version runs daily bars only.
+    whose frequency is mixed, irregular or not supported (seconds; see :func:`helpers.frequency.is_supported`).
     """
     cache = PriceCache(DEFAULT_CACHE_DIR if cache_dir is None else cache_dir)
     chain = SourceLog()
@@ -197,6 +197,9 @@ def _load_auto(config: RunConfig, cache: PriceCache, chain: SourceLog, *, yf: An
         chain.step("cache: miss")
     failures: list[DataSourceError] = []
     for source in NETWORK_SOURCES:
+        if source in DAILY_ONLY_SOURCES and config.interval != "1d":
+            chain.step(f"{source}: skipped (daily bars only; interval {config.interval} asked for)")
+            continue
         if source == "alphavantage" and not os.environ.get(ALPHAVANTAGE_KEY_ENV, "").strip():
             chain.step(f"alphavantage: skipped ({ALPHAVANTAGE_KEY_ENV} not set)")
             continue
@@ -214,7 +217,7 @@ def _load_auto(config: RunConfig, cache: PriceCache, chain: SourceLog, *, yf: An
         if fallback is not None:
             return fallback
         chain.step("cache: no file of this ticker overlaps the requested range")
-    sample = _try_sample(config, chain)
+    sample = _try_sample(config, chain) if config.interval == "1d" else None
     if sample is not None:
         return sample
     raise _most_telling(failures, config)
@@ -282,8 +285,8 @@ def _fetch(source: str, config: RunConfig, *, yf: Any = None,
     common = {"start": config.start, "end": config.end, "auto_adjust": config.auto_adjust}
     synthetic = False
     if source == "yfinance":
-        frame = module.fetch(config.ticker, yf=yf, sleep=sleep, **common)
-        provenance = module.provenance(config.auto_adjust, yf=yf)
+        frame = module.fetch(config.ticker, yf=yf, sleep=sleep, interval=config.interval, **common)
+        provenance = module.provenance(config.auto_adjust, yf=yf, interval=config.interval)
     elif source == "alphavantage":
         frame = module.fetch(config.ticker, **common)
         provenance = _alphavantage_provenance(frame)
@@ -476,7 +479,7 @@ def _covering_cache(cache: PriceCache, config: RunConfig, chain: SourceLog, *, f
 def _price_data(delivery: _Delivery, config: RunConfig, chain: SourceLog) -> PriceData:
     frame = delivery.frame
     origin = f"CSV {config.csv_path}" if delivery.source == "csv" else delivery.source
-    frequency = _daily_frequency(frame, f"{config.ticker} from {origin}", chain)
+    frequency = _series_frequency(frame, f"{config.ticker} from {origin}", chain)
     exchange_ticker = None if delivery.synthetic else config.ticker   # simulated prices trade on no exchange
     # A CSV's ticker is only a label (often the file name): a bare symbol there names no exchange.
     bare_symbols = None if delivery.source == "csv" else "XNYS"
@@ -505,9 +508,9 @@ def _price_data(delivery: _Delivery, config: RunConfig, chain: SourceLog) -> Pri
     return PriceData(prices=frame, meta=meta)
 
 
-def _daily_frequency(frame: pd.DataFrame, label: str, chain: SourceLog) -> dict[str, Any] | None:
-    """The series' bar frequency as plain JSON, logged as a step; anything but daily bars is refused here,
-    before any notebook works on it (the features, calendar and annualisation of this version assume days).
+def _series_frequency(frame: pd.DataFrame, label: str, chain: SourceLog) -> dict[str, Any] | None:
+    """The series' bar frequency as plain JSON, logged as a step; a frequency no later step is built for
+    (seconds, odd N-day steps) is refused here, before any notebook works on it.
 
     A series too short to show its frequency passes with None (the history check refuses it with numbers).
     """
@@ -519,7 +522,7 @@ def _daily_frequency(frame: pd.DataFrame, label: str, chain: SourceLog) -> dict[
         chain.step(f"frequency: not inferred ({err})")
         return None
     chain.step(f"frequency: {frequency.describe()}, about {frequency.bars_per_year:g} bars a year")
-    require_daily_bars(frequency, label)
+    require_supported_frequency(frequency, label)
     return frequency.to_dict()
 
 
@@ -534,6 +537,7 @@ def _calendar_reason(calendar: str, config: RunConfig) -> str:
 
 
 def _iso(value: Any) -> str | None:
-    if value is None or pd.isna(value):
-        return None
-    return pd.Timestamp(value).date().isoformat()
+    """ISO date, with the time of day when there is one (intraday bars)."""
+    from helpers.frequency import iso_stamp
+
+    return iso_stamp(value)

@@ -23,9 +23,10 @@ from helpers import baselines, explain, metrics
 from helpers.atomic import atomic_write_csv, atomic_write_json, read_json
 from helpers.backtest import walk_forward
 from helpers.config import RunConfig
+from helpers.frequency import bar_word, iso_stamp, stamp_format
 from helpers.runfolder import RunPaths
 from helpers.splits import fold_part_split, walk_forward_folds
-from helpers.strategy import CHANCE_DRAWS, strategy_backtest
+from helpers.strategy import CHANCE_DRAWS, bars_per_year, strategy_backtest
 from helpers.windows import WindowGenerator
 
 log = logging.getLogger(__name__)
@@ -116,8 +117,9 @@ def baseline_forecasts(frame: pd.DataFrame, origins: np.ndarray, train_end: int,
 
 # ---------------------------------------------------------------------- scoring
 def score_one_step(actual: np.ndarray, forecasts: dict[str, np.ndarray], previous: np.ndarray,
-                   train_close: np.ndarray, season: int) -> dict[str, Any]:
-    """Point metrics of every forecaster, Theil's U, DM against persistence and the model's direction CI."""
+                   train_close: np.ndarray, season: int, unit: str = "day") -> dict[str, Any]:
+    """Point metrics of every forecaster, Theil's U, DM against persistence and the model's direction CI.
+    ``unit``: what one test row is in the sentences (``day``; ``bar`` for intraday, ``week``)."""
     test = metrics.score_forecasts(actual, forecasts, previous, train_close, season=season)
     model = forecasts["model"]
     u = metrics.theils_u(actual, model, forecasts["persistence"])
@@ -134,7 +136,7 @@ def score_one_step(actual: np.ndarray, forecasts: dict[str, np.ndarray], previou
         "directional_accuracy_ci": [float(lo), float(hi)],
         "directional_accuracy_p_value": float(metrics.binomial_p_value(da.hits, da.n)),
         "directional_accuracy_n": int(da.n),
-        "direction": direction_against_always_up(actual, model, previous),
+        "direction": direction_against_always_up(actual, model, previous, unit=unit),
     }
 
 
@@ -152,7 +154,7 @@ def directional_accuracy_line(metrics_json: dict[str, Any]) -> str:
 
 
 def direction_against_always_up(actual: np.ndarray, forecast: np.ndarray, previous: np.ndarray,
-                                alpha: float = 0.05) -> dict[str, Any]:
+                                alpha: float = 0.05, unit: str = "day") -> dict[str, Any]:
     """The model's directional accuracy beside calling "up" every day, on the same days, with a test.
 
     A forecaster that calls "up" every day scores the share of up days, so in a rising test period a network
@@ -175,7 +177,7 @@ def direction_against_always_up(actual: np.ndarray, forecast: np.ndarray, previo
     p_value = metrics.mcnemar_exact(model_only, always_up_only)
     return {"model": da.value, "always_up": up_days, "up_call_share": up_calls, "n": n,
             "model_only": model_only, "always_up_only": always_up_only, "mcnemar_p": p_value,
-            "sentence": direction_sentence(da.value, up_days, up_calls, p_value, alpha=alpha)}
+            "sentence": direction_sentence(da.value, up_days, up_calls, p_value, alpha=alpha, unit=unit)}
 
 
 # A model calling "up" (or "down") on at least this share of days is, in effect, calling the drift.
@@ -183,24 +185,25 @@ ONE_SIDED_CALLS = 0.9
 
 
 def direction_sentence(model_da: float, up_days: float, up_calls: float, mcnemar_p: float,
-                       alpha: float = 0.05) -> str:
-    """One plain sentence: how the model's direction calls compare with calling "up" every day.
+                       alpha: float = 0.05, unit: str = "day") -> str:
+    """One plain sentence: how the model's direction calls compare with calling "up" every day (every
+    ``unit``: ``bar`` for intraday series, ``week`` for weekly ones).
 
     The wording follows the exact McNemar test on the days the two differ (``mcnemar_p``): "adds something
     beyond the drift" only when it rejects at ``alpha`` in the model's favour, "worse than" only when it
     rejects the other way; otherwise no difference is claimed.
     """
     if np.isnan(model_da) or np.isnan(up_days):
-        return "No day had both a called and a realised direction, so directional accuracy is undefined."
-    base = (f"The close rose on {up_days:.0%} of the scored test days and the model called \"up\" on "
-            f"{up_calls:.0%} of them: calling \"up\" every day would score {up_days:.3f} against the model's "
-            f"{model_da:.3f} (exact McNemar test on the days the two calls differ: p = {mcnemar_p:.2g})")
+        return f"No {unit} had both a called and a realised direction, so directional accuracy is undefined."
+    base = (f"The close rose on {up_days:.0%} of the scored test {unit}s and the model called \"up\" on "
+            f"{up_calls:.0%} of them: calling \"up\" every {unit} would score {up_days:.3f} against the model's "
+            f"{model_da:.3f} (exact McNemar test on the {unit}s the two calls differ: p = {mcnemar_p:.2g})")
     if mcnemar_p < alpha and model_da > up_days:
         return base + f", so its calls add something beyond the drift (significant at {alpha:.0%})."
     if mcnemar_p < alpha:
-        return base + f", so its calls are worse than calling \"up\" every day (significant at {alpha:.0%})."
+        return base + f", so its calls are worse than calling \"up\" every {unit} (significant at {alpha:.0%})."
     if up_calls >= ONE_SIDED_CALLS or up_calls <= 1 - ONE_SIDED_CALLS:
-        return base + (", and the model made nearly the same call every day, so its directional accuracy "
+        return base + (f", and the model made nearly the same call every {unit}, so its directional accuracy "
                        "reflects the market's drift rather than a skill at timing moves.")
     return base + (f", a difference chance explains at the {alpha:.0%} level: its calls add nothing measurable "
                    "beyond the drift.")
@@ -225,8 +228,9 @@ def seed_metrics(seeds: SeedModels, actual: np.ndarray, persistence: np.ndarray,
 
 
 def verdict_sentence(model_name: str, theils_u: float, dm_p: float, spread: dict[str, float] | None = None,
-                     alpha: float = 0.05) -> str:
-    """One plain sentence: does the network beat persistence, with U and the DM p-value."""
+                     alpha: float = 0.05, unit: str = "day") -> str:
+    """One plain sentence: does the network beat persistence, with U and the DM p-value. ``unit``: one bar of
+    the series (``day``: "yesterday's price"; ``bar``: "the last bar's price")."""
     numbers = f"U = {theils_u:.3f}, DM p = {dm_p:.2g}"
     if theils_u < 1 and dm_p < alpha:
         sentence = f"{model_name} beats persistence ({numbers})"
@@ -234,7 +238,8 @@ def verdict_sentence(model_name: str, theils_u: float, dm_p: float, spread: dict
         sentence = f"{model_name} is worse than persistence ({numbers})"
     else:
         word = "slightly better than" if round(theils_u, 3) < 1 else "no better than"  # as the printed U reads
-        sentence = (f"{model_name} does not beat persistence: it is {word} copying yesterday's price, "
+        last = "yesterday's price" if unit == "day" else f"the last {unit}'s price"
+        sentence = (f"{model_name} does not beat persistence: it is {word} copying {last}, "
                     f"and the difference is not significant ({numbers})")
     if spread and spread.get("n_seeds", 1) > 1 and spread["theils_u_sd"] > abs(theils_u - 1.0):
         sentence += (f"; the seed-to-seed spread of U (sd {spread['theils_u_sd']:.3f} over "
@@ -369,7 +374,8 @@ def _evaluate(paths: RunPaths, config: RunConfig, frame: pd.DataFrame, columns: 
     one_step = {name: f[:, 0] for name, f in by_step.items()}
     season = baselines.season_length(frame.index)
     train_close = frame["close"].to_numpy()[:train_end]
-    out = score_one_step(actual[:, 0], one_step, previous, train_close, season)
+    unit = bar_word(frame.index)   # "day", or "bar" / "week" in the sentences of other frequencies
+    out = score_one_step(actual[:, 0], one_step, previous, train_close, season, unit=unit)
 
     by_seed, spread = seed_metrics(seeds, actual[:, 0], one_step["persistence"], previous)
     out["by_seed"] = by_seed
@@ -387,8 +393,10 @@ def _evaluate(paths: RunPaths, config: RunConfig, frame: pd.DataFrame, columns: 
         out["error_by_horizon"] = metrics.error_by_horizon(actual, by_step).to_dict()
 
     strategies = {}
+    per_year = bars_per_year(frame.index)   # the whole series shows its frequency better than the test rows
     for mode in ("long_flat", "long_short"):
         strategies[mode] = strategy_backtest(dates, actual[:, 0], previous, one_step["model"], mode=mode,
+                                             periods_per_year=per_year,
                                              cost_bps=config.cost_bps, chance_draws=CHANCE_DRAWS, seed=config.seed)
     out["strategy"] = {mode: s.to_dict() for mode, s in strategies.items()}
 
@@ -407,12 +415,12 @@ def _evaluate(paths: RunPaths, config: RunConfig, frame: pd.DataFrame, columns: 
         out["walk_forward"] = wf.to_dict()
 
     name = f"{CELL_NAMES[config.cell]} ({config.seeds}-seed ensemble)" if config.seeds > 1 else CELL_NAMES[config.cell]
-    out["verdict"] = verdict_sentence(name, out["theils_u"], out["diebold_mariano"]["p_value"], spread)
-    out["rows"] = {"test": int(len(dates)), "first_test_date": str(dates[0].date()),
-                   "last_test_date": str(dates[-1].date())}
+    out["verdict"] = verdict_sentence(name, out["theils_u"], out["diebold_mariano"]["p_value"], spread, unit=unit)
+    out["rows"] = {"test": int(len(dates)), "first_test_date": iso_stamp(dates[0]),
+                   "last_test_date": iso_stamp(dates[-1])}
     out["config"] = config.to_dict()
 
-    predictions = pd.DataFrame({"date": dates.strftime("%Y-%m-%d"), "actual": actual[:, 0]})
+    predictions = pd.DataFrame({"date": dates.strftime(stamp_format(dates)), "actual": actual[:, 0]})
     for fname, f in one_step.items():
         predictions[fname] = f
     ordered = ["date", "actual", "model", "persistence"] + [c for c in predictions if c not in

@@ -27,6 +27,7 @@ with warnings.catch_warnings():
     import pandas_ta as ta
 
 from helpers.config import FEATURE_GROUPS, OHLCV_FEATURE_GROUPS, RunConfig
+from helpers.frequency import iso_stamp
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,8 @@ class FeatureSet:
             "groups": {g: list(cols) for g, cols in self.groups.items()},
             "warmup_rows": int(self.warmup_rows),
             "switched_off": dict(self.switched_off),
-            "first_date": index[0].date().isoformat() if len(index) else None,
-            "last_date": index[-1].date().isoformat() if len(index) else None,
+            "first_date": iso_stamp(index[0]) if len(index) else None,
+            "last_date": iso_stamp(index[-1]) if len(index) else None,
             "rows": int(len(self.frame)),
         }
 
@@ -178,7 +179,7 @@ def _check_prices(prices: pd.DataFrame) -> None:
     close = prices["close"]
     if close.isna().any() or (close <= 0).any():
         bad = prices.index[close.isna() | (close <= 0)][0]
-        raise ValueError(f"close must be positive and present on every row; first bad row is {bad.date()}: "
+        raise ValueError(f"close must be positive and present on every row; first bad row is {iso_stamp(bad)}: "
                          "clean the prices with helpers.validation.clean_prices first")
 
 
@@ -334,14 +335,22 @@ def volume_z_features(prices: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
 
 
 def day_of_week_features(prices: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
-    """``dow_sin``, ``dow_cos``: the weekday on a 7-day circle.
+    """``dow_sin``, ``dow_cos``: the weekday on a 7-day circle; intraday bars also the time of day.
 
     Cyclic rather than one-hot: two inputs instead of five to seven, Friday sits next to Monday instead of
     four units away, and no constant all-zero column appears for weekdays a market never trades (a scaler
     cannot standardise a constant). A 7-day period also fits series that trade at weekends (crypto).
+    Intraday bars add ``tod_sin``, ``tod_cos``: the time of day on a 24-hour circle (the open and the close of
+    a session behave differently; daily bars, all at midnight, get no such constant columns).
     """
-    angle = 2 * np.pi * prices.index.day_of_week.to_numpy() / 7
-    return pd.DataFrame({"dow_sin": np.sin(angle), "dow_cos": np.cos(angle)}, index=prices.index)
+    index = pd.DatetimeIndex(prices.index)
+    angle = 2 * np.pi * index.day_of_week.to_numpy() / 7
+    columns = {"dow_sin": np.sin(angle), "dow_cos": np.cos(angle)}
+    seconds = (index - index.normalize()).total_seconds().to_numpy()
+    if (seconds != 0).any():
+        clock = 2 * np.pi * seconds / 86400
+        columns.update(tod_sin=np.sin(clock), tod_cos=np.cos(clock))
+    return pd.DataFrame(columns, index=prices.index)
 
 
 def _sentiment_features(headlines: pd.DataFrame, dates: pd.DatetimeIndex, close_time: str,

@@ -33,9 +33,10 @@ import pandas as pd
 from helpers import metrics
 from helpers.artifacts import TooFewRowsError, weights_fingerprint  # noqa: F401  (the ledger's model identity)
 from helpers.atomic import atomic_write_csv
-from helpers.calendar import future_dates
+from helpers.calendar import future_timestamps
 from helpers.config import RunConfig
 from helpers.features import VOLUME_Z_LENGTH
+from helpers.frequency import stamp_format
 from helpers.predictive import (  # noqa: F401  (MC dropout and residuals live there; re-exported for notebooks)
     KINDS,
     add_residuals,
@@ -179,7 +180,7 @@ def _recursive_engine(model: Any, spec: Preprocessor, histories: Sequence[pd.Dat
                          f"got {np.shape(log_noise)}")
     keep = _history_rows(spec, history_rows)
     tails = [h.iloc[-keep:] for h in histories]
-    dates = [future_dates(t.index[-1], int(steps), spec.calendar) for t in tails]
+    dates = [future_timestamps(t.index[-1], int(steps), spec.calendar, spec.frequency) for t in tails]
     shared_start = all(h is histories[0] for h in histories)
     out = np.empty((len(tails), int(steps)))
     for k in range(int(steps)):
@@ -207,7 +208,7 @@ def recursive_forecast(model: Any, spec: Preprocessor, prices: pd.DataFrame, ste
     """
     path = _recursive_engine(model, spec, [prices], steps, training=False, headlines=headlines,
                              history_rows=history_rows)[0]
-    dates = future_dates(prices.index[-1], int(steps), spec.calendar)
+    dates = future_timestamps(prices.index[-1], int(steps), spec.calendar, spec.frequency)
     return pd.Series(path, index=dates, name="forecast")
 
 
@@ -255,7 +256,8 @@ def direct_forecast(model: Any, spec: Preprocessor, prices: pd.DataFrame, *,
     frame = spec.features(prices, headlines)
     x = spec.last_window(frame)[None]
     path = spec.to_price(model_outputs(model, x, training=False), frame["close"].iloc[-1])[0]
-    return pd.Series(path, index=future_dates(prices.index[-1], spec.horizon, spec.calendar), name="forecast")
+    dates = future_timestamps(prices.index[-1], spec.horizon, spec.calendar, spec.frequency)
+    return pd.Series(path, index=dates, name="forecast")
 
 
 def direct_samples(model: Any, spec: Preprocessor, prices: pd.DataFrame, n_samples: int, *,
@@ -401,7 +403,8 @@ def forecasts_as_of(model: Any, spec: Preprocessor, features: pd.DataFrame, as_o
     frames = []
     for i, when in enumerate(as_of):
         part = pd.DataFrame({"as_of_date": when, "as_of_close": last_close[i],
-                             "date": trading_dates_after(features.index, at[i], spec.horizon, spec.calendar),
+                             "date": trading_dates_after(features.index, at[i], spec.horizon, spec.calendar,
+                                                         spec.frequency),
                              "forecast": point[i]})
         for name, values in bands.items():
             part[name] = values[i]
@@ -411,19 +414,23 @@ def forecasts_as_of(model: Any, spec: Preprocessor, features: pd.DataFrame, as_o
     return pd.concat(frames, ignore_index=True)
 
 
-def trading_dates_after(index: pd.DatetimeIndex, row: int, n: int, calendar: str) -> pd.DatetimeIndex:
-    """The ``n`` sessions after ``index[row]``: the index's later dates, then the calendar past its end."""
+def trading_dates_after(index: pd.DatetimeIndex, row: int, n: int, calendar: str,
+                        frequency: dict[str, Any] | None = None) -> pd.DatetimeIndex:
+    """The ``n`` bars after ``index[row]``: the index's later timestamps, then the calendar (at the series'
+    ``frequency``, see :func:`helpers.calendar.future_timestamps`) past its end."""
     known = pd.DatetimeIndex(index[row + 1: row + 1 + n])
     if len(known) == n:
         return pd.DatetimeIndex(known, name="date", freq=None)
     last = known[-1] if len(known) else index[row]
-    return pd.DatetimeIndex(known.append(future_dates(last, n - len(known), calendar)), name="date", freq=None)
+    later = future_timestamps(last, n - len(known), calendar, frequency)
+    return pd.DatetimeIndex(known.append(later), name="date", freq=None)
 
 
 def write_forecast(frames: pd.DataFrame | Sequence[pd.DataFrame], path: str | Path) -> Path:
     """Write one or more forecast tables (stacked, first method first) atomically as CSV, dates ISO."""
     frame = frames if isinstance(frames, pd.DataFrame) else pd.concat(list(frames), ignore_index=True)
-    return atomic_write_csv(path, frame, index=False, date_format="%Y-%m-%d")
+    stamps = [frame[c] for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+    return atomic_write_csv(path, frame, index=False, date_format=stamp_format(*stamps))
 
 
 # ---------------------------------------------------------------------- the direct model

@@ -14,8 +14,10 @@ intraday bars, whether they cover the whole day (24/5 FX) or exchange sessions. 
 ``bars_per_year`` for annualising (252 daily equities, 365 daily crypto, about 252 × 7 hourly equities,
 24 × 365 hourly crypto).
 
-This version runs daily bars only: :func:`require_daily_bars` refuses anything else early and clearly, instead
-of letting later steps (features, calendar, annualisation) treat it as daily.
+The series runs at its own frequency: :func:`require_supported_frequency` accepts daily, business-daily,
+weekly, monthly, hourly, N-hour and N-minute bars (later steps read ``bars_per_year``, the season and the future
+timestamps from the :class:`Frequency`) and refuses, early and clearly, steps no later step is built for
+(seconds, N-day steps other than one day or a week).
 """
 
 from __future__ import annotations
@@ -40,17 +42,20 @@ _DAY = pd.Timedelta(days=1)
 _TRADING_DAYS = {"24/7": 365, "24/5": 260, "sessions": 252, "weekdays": 252}
 
 
+SUPPORTED = "daily, business-daily, weekly, monthly, hourly, N-hour or N-minute bars"
+
+
 class FrequencyError(ValueError):
     """The series' frequency cannot be inferred, mixes frequencies, or is not one this version runs."""
 
 
 class UnsupportedFrequencyError(FrequencyError):
-    """A regular frequency other than daily (hourly, minutes, weekly, monthly): refused until supported."""
+    """A regular frequency no later step is built for (seconds, N-day steps other than 1 or 7 days)."""
 
     def __init__(self, frequency: "Frequency", label: str):
         self.frequency = frequency
         super().__init__(
-            f"{label} has {frequency.describe()}; this version runs daily bars only: "
+            f"{label} has {frequency.describe()}; this version runs {SUPPORTED}: "
             f"{_what_to_do(frequency)}")
 
 
@@ -71,6 +76,7 @@ class Frequency:
     bars: int
     bars_per_year: float
     steps_found: dict[str, int] = field(default_factory=dict)
+    session: tuple[str, str] | None = None   # sessions only: the usual first and last bar time, ("09:30", "15:30")
 
     @property
     def is_daily(self) -> bool:
@@ -89,7 +95,38 @@ class Frequency:
         """Plain JSON for the data report and manifests."""
         return {"name": self.name, "step": step_text(self.step), "step_seconds": self.step.total_seconds(),
                 "calendar": self.calendar, "bars": self.bars, "bars_per_year": self.bars_per_year,
-                "steps_found": dict(self.steps_found)}
+                "steps_found": dict(self.steps_found),
+                **({"session": {"first_bar": self.session[0], "last_bar": self.session[1]}} if self.session else {})}
+
+    def kind_text(self) -> str:
+        """``business-daily bars, weekdays (step 1d)``: the kind of bars without their count."""
+        trading = "" if self.calendar == "periodic" else f", {self.calendar}"
+        return f"{self.name} bars{trading} (step {step_text(self.step)})"
+
+    @property
+    def season(self) -> int:
+        """Bars in one natural cycle, the seasonal naive's period: a week of daily bars (5 business days, 7 for a
+        24/7 series), a year of weekly (52) or monthly (12) bars, a day of intraday bars (24 hourly bars around
+        the clock, one session's bars for an exchange: 7 hourly or 78 five-minute bars on XNYS)."""
+        if self.name == "business-daily":
+            return 5
+        if self.name == "daily":
+            return 7
+        if self.name == "weekly":
+            return 52
+        if self.name == "monthly":
+            return 12
+        if not self.is_intraday:
+            return max(1, round(7 * _DAY / self.step))
+        if self.session is not None:
+            first, last = (pd.Timedelta(f"{t}:00") for t in self.session)
+            return int((last - first) / self.step) + 1
+        return max(1, round(_DAY / self.step))
+
+    @property
+    def bar_word(self) -> str:
+        """``day`` for daily bars, ``week``, ``month``, else ``bar`` (an hour or 5 minutes is one bar)."""
+        return {"daily": "day", "business-daily": "day", "weekly": "week", "monthly": "month"}.get(self.name, "bar")
 
 
 def infer_frequency(timestamps: pd.DatetimeIndex | pd.Series | np.ndarray) -> Frequency:
@@ -119,14 +156,34 @@ def infer_frequency(timestamps: pd.DatetimeIndex | pd.Series | np.ndarray) -> Fr
     weekends = trades_weekends(stamps)
     calendar = _calendar(stamps, step, weekends)
     return Frequency(name=_name(step, weekends), step=step, calendar=calendar, bars=len(stamps),
-                     bars_per_year=_bars_per_year(stamps, step, calendar), steps_found=found)
+                     bars_per_year=_bars_per_year(stamps, step, calendar), steps_found=found,
+                     session=_session(stamps) if calendar == "sessions" else None)
 
 
-def require_daily_bars(frequency: Frequency, label: str = "this series") -> Frequency:
-    """``frequency`` when it is daily or business-daily, else :class:`UnsupportedFrequencyError`."""
-    if not frequency.is_daily:
+def is_supported(frequency: Frequency) -> bool:
+    """Daily, business-daily, weekly, monthly, or intraday bars of whole minutes (hourly, N-hour, N-minute)."""
+    if frequency.is_daily or frequency.name in ("weekly", "monthly"):
+        return True
+    seconds = frequency.step.total_seconds()
+    return frequency.is_intraday and seconds >= 60 and seconds % 60 == 0
+
+
+def require_supported_frequency(frequency: Frequency, label: str = "this series") -> Frequency:
+    """``frequency`` when :func:`is_supported`, else :class:`UnsupportedFrequencyError`."""
+    if not is_supported(frequency):
         raise UnsupportedFrequencyError(frequency, label)
     return frequency
+
+
+def frequency_from_dict(data: dict[str, Any] | None) -> Frequency | None:
+    """The :class:`Frequency` of :meth:`Frequency.to_dict` (a data report or a manifest), or None."""
+    if not isinstance(data, dict) or "step_seconds" not in data:
+        return None
+    session = data.get("session")
+    return Frequency(name=str(data["name"]), step=pd.Timedelta(seconds=float(data["step_seconds"])),
+                     calendar=str(data["calendar"]), bars=int(data.get("bars", 0)),
+                     bars_per_year=float(data["bars_per_year"]), steps_found=dict(data.get("steps_found", {})),
+                     session=(str(session["first_bar"]), str(session["last_bar"])) if session else None)
 
 
 def step_text(step: pd.Timedelta) -> str:
@@ -138,6 +195,40 @@ def step_text(step: pd.Timedelta) -> str:
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"
     return f"{step.total_seconds():g}s"
+
+
+def bar_word(dates: pd.DatetimeIndex | pd.Series) -> str:
+    """What one row of ``dates`` is called in a sentence: ``day`` for daily bars (and too few dates to tell),
+    ``week``, ``month``, else ``bar`` (an hour or five minutes)."""
+    try:
+        return infer_frequency(dates).bar_word
+    except FrequencyError:
+        return "day"
+
+
+def stamp_format(*stamps: pd.DatetimeIndex | pd.Series) -> str:
+    """The strftime pattern that keeps every one of ``stamps``: ``%Y-%m-%d`` when all fall at midnight (daily
+    bars), else with the time of day, so intraday bars stay distinct in every CSV and JSON file."""
+    for values in stamps:
+        index = pd.DatetimeIndex(pd.Series(values).dropna())
+        if len(index) and (index != index.normalize()).any():
+            return "%Y-%m-%d %H:%M:%S"
+    return "%Y-%m-%d"
+
+
+def volatility_windows(frequency: dict[str, Any] | None) -> tuple[tuple[int, int], str, float]:
+    """Rolling-volatility windows, their unit and bars per year for a series' frequency (``Frequency.to_dict()``;
+    None: daily): a month and a quarter of trading days (21, 63), a quarter and a year of weeks (13, 52), a
+    day and a week of intraday bars (24 and 168 hourly bars around the clock)."""
+    found = frequency_from_dict(frequency)
+    if found is None or found.is_daily:
+        return (21, 63), "day", (found.bars_per_year if found else 252.0)
+    if found.name == "weekly":
+        return (13, 52), "week", found.bars_per_year
+    if found.name == "monthly":
+        return (3, 12), "month", found.bars_per_year
+    week = 7 if found.calendar == "24/7" else 5
+    return (found.season, week * found.season), "bar", found.bars_per_year
 
 
 # ---------------------------------------------------------------------- the steps
@@ -190,8 +281,16 @@ def _refuse_mixed(stamps: pd.DatetimeIndex, buckets: pd.TimedeltaIndex, step: pd
                          "bars of one size throughout, e.g. resample to daily closes")
 
 
-def _iso(stamp: pd.Timestamp) -> str:
+def iso_stamp(when: Any) -> str | None:
+    """``2024-03-01`` for a bar at midnight, ``2024-03-01 10:30:00`` for an intraday bar; None for a missing one.
+    The one way every file (CSV, JSON, manifest, data report) writes a bar's timestamp."""
+    if when is None or (not isinstance(when, (list, tuple)) and pd.isna(when)):
+        return None
+    stamp = pd.Timestamp(when)
     return stamp.isoformat(sep=" ") if stamp != stamp.normalize() else stamp.date().isoformat()
+
+
+_iso = iso_stamp
 
 
 # ---------------------------------------------------------------------- naming and annualising
@@ -225,6 +324,19 @@ def _calendar(stamps: pd.DatetimeIndex, step: pd.Timedelta, weekends: bool) -> s
     return "24/5" if times_of_day * step / pd.Timedelta(hours=1) >= ROUND_THE_CLOCK_HOURS else "sessions"
 
 
+def _session(stamps: pd.DatetimeIndex) -> tuple[str, str]:
+    """The usual first and last bar time of a trading day (the commonest, so early closes do not count)."""
+    day = pd.Series(stamps.asi8 - stamps.normalize().asi8, index=stamps.normalize())
+    first = day.groupby(level=0).min().mode().iloc[0]
+    last = day.groupby(level=0).max().mode().iloc[0]
+    return tuple(_clock(pd.Timedelta(int(v), unit="ns")) for v in (first, last))  # type: ignore[return-value]
+
+
+def _clock(offset: pd.Timedelta) -> str:
+    seconds = int(offset.total_seconds())
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
 def _bars_per_year(stamps: pd.DatetimeIndex, step: pd.Timedelta, calendar: str) -> float:
     """Bars in a year of this series: trading days × bars per day for daily and intraday bars."""
     if step == _MONTH:
@@ -234,8 +346,9 @@ def _bars_per_year(stamps: pd.DatetimeIndex, step: pd.Timedelta, calendar: str) 
         return float(days)
     if calendar in ("24/7", "24/5"):
         per_day = _DAY / step
-    else:  # sessions: the bars of a typical trading day (yfinance's 1h US bars: 7, 09:30 .. 15:30)
-        per_day = float(pd.Series(stamps.normalize()).value_counts().median())
+    else:  # sessions: the bars of a full session (yfinance's 1h US bars: 7, 09:30 .. 15:30), early closes aside
+        first, last = (pd.Timedelta(f"{t}:00") for t in _session(stamps))
+        per_day = float(int((last - first) / step) + 1)
     return float(_TRADING_DAYS[calendar] * per_day)
 
 
@@ -267,8 +380,35 @@ def check_fits_calendar(timestamps: pd.DatetimeIndex, calendar: str, label: str 
                              "day (e.g. crypto): pass prices of the kind of series the model was trained on")
 
 
+def check_same_frequency(timestamps: pd.DatetimeIndex, model_frequency: dict[str, Any] | Frequency,
+                         label: str = "the data") -> None:
+    """Refuse bars of another frequency than the model's, naming both: weekly or 7-day (crypto) bars offered to
+    a business-daily model, hourly bars to a 5-minute model, a session series to a 24/7 one.
+
+    The step must be the same; so must the kind of trading time (24/7, weekdays, 24/5, sessions), except that a
+    stretch shorter than two weeks cannot show whether weekends trade. Too few bars to tell pass (other checks
+    count rows); mixed or irregular bars raise :class:`FrequencyError` as :func:`infer_frequency` does.
+    """
+    model = model_frequency if isinstance(model_frequency, Frequency) else frequency_from_dict(model_frequency)
+    stamps = pd.DatetimeIndex(timestamps).dropna().unique()
+    if model is None or len(stamps) < MIN_BARS:
+        return
+    found = infer_frequency(stamps)
+    same_step = found.step == model.step
+    same_time = found.calendar == model.calendar
+    if not same_time and (stamps.max() - stamps.min()) < pd.Timedelta(days=14):
+        weekend_only = {found.calendar, model.calendar} <= {"24/7", "weekdays"} or \
+            {found.calendar, model.calendar} <= {"24/7", "24/5"}
+        same_time = weekend_only
+    if same_step and same_time:
+        return
+    raise FrequencyError(f"{label} has {found.describe()}, but the model was trained on {model.kind_text()}: "
+                         "pass bars of the model's frequency, or train a model on this series")
+
+
 def _what_to_do(frequency: Frequency) -> str:
     if frequency.is_intraday:
-        return ("resample to daily bars, e.g. prices.resample('1D').agg({'open': 'first', 'high': 'max', "
-                "'low': 'min', 'close': 'last', 'volume': 'sum'}).dropna(), or wait for intraday support")
-    return "pass daily prices of the same series (weekly and monthly bars are not supported yet)"
+        return ("resample to whole minutes, e.g. prices.resample('1min').agg({'open': 'first', 'high': 'max', "
+                "'low': 'min', 'close': 'last', 'volume': 'sum'}).dropna()")
+    return ("resample to daily or weekly bars, e.g. prices.resample('W-FRI').agg({'open': 'first', 'high': 'max', "
+            "'low': 'min', 'close': 'last', 'volume': 'sum'}).dropna()")

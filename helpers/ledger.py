@@ -127,7 +127,7 @@ class Ledger:
         rewritten). ``prices``: a prices frame with ``close`` or a close Series, indexed by date."""
         close = prices["close"] if isinstance(prices, pd.DataFrame) else prices
         close = close.dropna()
-        by_date = {pd.Timestamp(d).date().isoformat(): float(v) for d, v in close.items()}
+        by_date = {_iso_date(d): float(v) for d, v in close.items()}   # intraday bars matched with their time
         scored_at = _now()
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
@@ -262,7 +262,7 @@ def _expand_bands(frame: pd.DataFrame) -> pd.DataFrame:
         frame[name] = [np.nan if b.get(name) is None else float(b[name]) for b in bands]
     for column in ("as_of_date", "target_date"):
         if column in frame.columns:
-            frame[column] = pd.to_datetime(frame[column])
+            frame[column] = pd.to_datetime(frame[column], format="ISO8601")   # dates, or dates with a time
     return frame.drop(columns=["bands"], errors="ignore")
 
 
@@ -279,7 +279,10 @@ def _band_sort_key(name: str) -> tuple[float, str]:
 
 
 def _iso_date(value: Any) -> str:
-    return pd.Timestamp(value).date().isoformat()
+    """A bar's timestamp as stored: the date, with the time of day of an intraday bar."""
+    from helpers.frequency import iso_stamp
+
+    return iso_stamp(value)
 
 
 def _is_missing(value: Any) -> bool:

@@ -26,6 +26,7 @@ from scipy import stats
 from helpers.atomic import atomic_write_json, read_json
 from helpers.config import RunConfig
 from helpers.runfolder import RunPaths, unique_run_dir
+from helpers.frequency import iso_stamp
 
 PROMOTED_FILE = "promoted.json"
 DEFAULT_HOLDOUT = 60        # most recent rows kept out of training to judge old against new
@@ -103,7 +104,7 @@ def one_step_results(source: Any, method: str | None = None) -> pd.DataFrame:
             raise ValueError(f"predictions lack column(s) {missing}: give a Ledger or a frame with date, actual, "
                              "model, persistence (predictions.csv)")
         frame = frame[["date", "actual", "model", "persistence"]].copy()
-        frame["date"] = pd.to_datetime(frame["date"])
+        frame["date"] = pd.to_datetime(frame["date"], format="ISO8601")
     return frame.dropna().sort_values("date").reset_index(drop=True)
 
 
@@ -257,9 +258,9 @@ def retrain_if_needed(run_dir: str | Path, prices: str | Path | pd.DataFrame, *,
     first_holdout = frame.index[n - int(holdout)]
     protected = pd.Timestamp(old_manifest["split"]["test_start"])
     if first_holdout < protected:
-        raise ValueError(f"the held-out rows start {first_holdout.date()}, before the current model's test period "
-                         f"({protected.date()}), so it may have been tuned on them: give prices that extend at "
-                         f"least {holdout} rows past {protected.date()}, or a smaller holdout")
+        raise ValueError(f"the held-out rows start {iso_stamp(first_holdout)}, before the current model's test period "
+                         f"({iso_stamp(protected)}), so it may have been tuned on them: give prices that extend at "
+                         f"least {holdout} rows past {iso_stamp(protected)}, or a smaller holdout")
 
     windows = WindowGenerator(frame, columns, config, window=old_pre.window, horizon=old_pre.horizon, plan=plan)
     new = NetworkForecaster.of((trainer or _default_trainer)(windows, config), windows)
@@ -268,7 +269,7 @@ def retrain_if_needed(run_dir: str | Path, prices: str | Path | pd.DataFrame, *,
     scores["promoted"] = bool(promoted)
 
     last_train = windows.dates[windows.plan.val.stop - 1 + windows.horizon]
-    new_dir = unique_run_dir(paths.root, f"model-{last_train.date().isoformat()}")
+    new_dir = unique_run_dir(paths.root, f"model-{iso_stamp(last_train).replace(' ', 'T').replace(':', '')}")
     manifest = build_manifest(config, windows, columns, new,
                               data_meta={"retrained_from": old_dir.name, "rows": len(cleaned)},
                               tuning=old_manifest.get("tuning"))
@@ -298,8 +299,8 @@ def _holdout_scores(old: Any, new: Any, windows: Any) -> dict[str, Any]:
 
     persistence = np.repeat(last_close[:, None], steps, axis=1)
     dates = windows.target_dates("test")
-    return {"n": int(len(a)), "steps": int(steps), "first_date": dates[0].date().isoformat(),
-            "last_date": windows.dates[-1].date().isoformat(), "old_rmse": rmse(old_price),
+    return {"n": int(len(a)), "steps": int(steps), "first_date": iso_stamp(dates[0]),
+            "last_date": iso_stamp(windows.dates[-1]), "old_rmse": rmse(old_price),
             "new_rmse": rmse(new_price), "persistence_rmse": rmse(persistence)}
 
 

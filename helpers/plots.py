@@ -99,16 +99,18 @@ def return_distribution(returns: pd.Series | np.ndarray, bins: int = 80,
     return _finish(fig, f"{title}: excess kurtosis {kurtosis:.1f} (normal = 0; larger = fatter tails)")
 
 
-def rolling_volatility(returns: pd.Series, windows: Sequence[int] = (21, 63), periods_per_year: int = 252,
-                       max_points: int = 1500, title: str = "Rolling volatility, annualised") -> go.Figure:
-    """Annualised rolling standard deviation of returns, one line per window (in trading days).
+def rolling_volatility(returns: pd.Series, windows: Sequence[int] = (21, 63), periods_per_year: float = 252,
+                       max_points: int = 1500, title: str = "Rolling volatility, annualised",
+                       unit: str = "day") -> go.Figure:
+    """Annualised rolling standard deviation of returns, one line per window (in ``unit``: trading days, or the
+    bars of the series' frequency, see :func:`helpers.frequency.volatility_windows`).
 
     ``returns``: a Series of periodic returns with a date index. Volatility ``sd * sqrt(periods_per_year)``;
     calm and stormy stretches that follow each other are volatility clustering.
     """
     series = _as_series(returns, "returns")
     fig = go.Figure()
-    frame = pd.DataFrame({f"{w}-day": series.rolling(int(w)).std() * np.sqrt(periods_per_year) for w in windows})
+    frame = pd.DataFrame({f"{w}-{unit}": series.rolling(int(w)).std() * np.sqrt(periods_per_year) for w in windows})
     frame, note = _thin(frame, max_points)
     for i, column in enumerate(frame.columns):
         fig.add_trace(go.Scatter(x=frame.index, y=frame[column], mode="lines", name=column,

@@ -24,6 +24,12 @@ from helpers.runfolder import RunPaths
 from helpers.sentiment import run_headlines
 
 
+def _iso(when: Any) -> str | None:
+    from helpers.frequency import iso_stamp
+
+    return iso_stamp(when)
+
+
 def _needed_price_columns(spec: Preprocessor) -> dict[str, tuple[str, ...]]:
     """Price columns each OHLCV feature group of this model needs, for the groups the model reads."""
     reference = reference_features(spec.config)
@@ -51,7 +57,8 @@ def read_new_prices(source: str | Path | pd.DataFrame, config: RunConfig) -> tup
 def check_new_prices(spec: Preprocessor, manifest: dict[str, Any], prices: pd.DataFrame, label: str, *,
                      target: str | None = None, window: int | None = None) -> None:
     """Refuse prices the model cannot read, each with its own error class from :mod:`helpers.artifacts`:
-    TargetMismatchError / WindowMismatchError (what was asked differs), DateGapError (a hole in the dates),
+    TargetMismatchError / WindowMismatchError (what was asked differs), DateGapError (bars of another frequency
+    than the model's, naming both, or a hole in the dates),
     MissingFeatureError (price columns a feature needs), TooFewRowsError (fewer rows than warm-up + window)."""
     want_target = spec.target
     if target is not None and target != want_target:
@@ -59,7 +66,7 @@ def check_new_prices(spec: Preprocessor, manifest: dict[str, Any], prices: pd.Da
                                   f"{target!r} was asked for: use a model trained for {target!r}")
     if window is not None and int(window) != spec.window:
         raise WindowMismatchError(f"the model reads windows of {spec.window} rows; window {window} was asked for")
-    check_no_date_gaps(prices.index, manifest.get("calendar"), label=label)
+    check_no_date_gaps(prices.index, manifest.get("calendar"), label=label, frequency=manifest.get("frequency"))
     for group, needs in _needed_price_columns(spec).items():
         absent = [c for c in needs if c not in prices.columns or prices[c].isna().all()]
         if absent:
@@ -92,8 +99,9 @@ def residuals_from_prices(model: Any, spec: Preprocessor, manifest: dict[str, An
     rows = np.flatnonzero((dates >= first) & (dates <= last))
     rows = rows[(rows >= spec.window - 1) & (rows + spec.horizon < len(dates))]
     if len(rows) < MIN_RESIDUALS:
-        raise ValueError(f"the new prices cover {len(rows)} of the model's validation days ({first.date()} .. "
-                         f"{last.date()}); predictive bands need at least {MIN_RESIDUALS} of them to measure "
+        unit = "bars" if (spec.frequency or {}).get("step_seconds", 86400) < 86400 else "days"
+        raise ValueError(f"the new prices cover {len(rows)} of the model's validation {unit} ({_iso(first)} .. "
+                         f"{_iso(last)}); predictive bands need at least {MIN_RESIDUALS} of them to measure "
                          "its errors: give prices that include that period, or pass kind='dropout'")
     x = spec.windows_at(features, rows)
     close = features["close"].to_numpy(dtype=np.float64)

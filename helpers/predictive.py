@@ -390,7 +390,7 @@ def risk_from_run(paths: RunPaths, *, n_samples: int | None = None, seed: int | 
                                              "seed": seed, "model": "the run's model (model/, saved by 06)"})
 
 
-def risk_sentence(table: pd.DataFrame, significance: float = 0.05) -> str:
+def risk_sentence(table: pd.DataFrame, significance: float = 0.05, unit: str = "day") -> str:
     """What the backtest says, per level: exceedances of each method against the expected count, and which
     methods Kupiec's or the conditional-coverage test rejects at ``significance``."""
     parts = []
@@ -400,6 +400,6 @@ def risk_sentence(table: pd.DataFrame, significance: float = 0.05) -> str:
         rejected = [r.method for r in rows.itertuples() if not r.passes]
         verdict = ("none is rejected" if not rejected else
                    f"rejected: {', '.join(rejected)}" + (" (all three)" if len(rejected) == len(rows) else ""))
-        parts.append(f"At {level:.0%}, {n} test days should bring about {n * (1 - level):.0f} exceedances; "
+        parts.append(f"At {level:.0%}, {n} test {unit}s should bring about {n * (1 - level):.0f} exceedances; "
                      f"counted: {counts}. Kupiec and conditional coverage at {significance:.0%}: {verdict}.")
     return " ".join(parts)

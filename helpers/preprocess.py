@@ -89,11 +89,14 @@ class Preprocessor:
 
     Fitted state (training rows only, see :meth:`fit`): ``feature_scaler_``, ``target_scaler_`` (None for
     direction) and ``mean_abs_log_return_`` (per step; maps a direction probability to a price). ``calendar``
-    is the series' trading calendar (:func:`helpers.calendar.infer_calendar`), used for future dates.
+    is the series' trading calendar (:func:`helpers.calendar.infer_calendar`) and ``frequency`` its bar
+    frequency (:meth:`helpers.frequency.Frequency.to_dict`, None when not known: daily bars), both used for future
+    timestamps (:func:`helpers.calendar.future_timestamps`).
     """
 
     def __init__(self, config: RunConfig, feature_columns: Sequence[str], *, target: str | None = None,
-                 window: int | None = None, horizon: int | None = None, calendar: str = "business"):
+                 window: int | None = None, horizon: int | None = None, calendar: str = "business",
+                 frequency: dict[str, Any] | None = None):
         self.config = config
         self.target = target or config.target
         if self.target not in TARGETS:
@@ -103,6 +106,7 @@ class Preprocessor:
         self.feature_columns = list(feature_columns)
         self.input_columns = input_columns_for(self.feature_columns, self.target)
         self.calendar = calendar
+        self.frequency = frequency
 
     # ------------------------------------------------------------------ fitting
     def fit(self, frame: pd.DataFrame, plan: SplitPlan) -> "Preprocessor":
@@ -119,6 +123,7 @@ class Preprocessor:
         log_returns = make_targets(close, "log_return", self.horizon)[train.start: train.stop]
         self.mean_abs_log_return_ = np.abs(log_returns).mean(axis=0)
         self.calendar = infer_calendar(frame.index)
+        self.frequency = series_frequency(frame.index)
         return self
 
     # ------------------------------------------------------------------ prices -> inputs
@@ -226,11 +231,12 @@ class Preprocessor:
         }
 
     @classmethod
-    def from_dict(cls, config: RunConfig, params: dict[str, Any], calendar: str = "business") -> "Preprocessor":
+    def from_dict(cls, config: RunConfig, params: dict[str, Any], calendar: str = "business",
+                  frequency: dict[str, Any] | None = None) -> "Preprocessor":
         """A fitted preprocessor from :meth:`to_dict` output; refuses parameters whose input columns do not
         follow from their feature columns (a reordered or edited scaler would silently scramble inputs)."""
         self = cls(config, params["feature_columns"], target=str(params["target"]), window=int(params["window"]),
-                   horizon=int(params["horizon"]), calendar=calendar)
+                   horizon=int(params["horizon"]), calendar=calendar, frequency=frequency)
         stored = params.get("input_columns")
         if stored is not None and list(stored) != self.input_columns:
             raise ValueError(f"the stored scaler was fitted on input columns {list(stored)}, but its feature "
@@ -250,7 +256,7 @@ class Preprocessor:
         """The preprocessor a saved model was trained with, from its ``manifest.json``."""
         config = RunConfig.from_dict(manifest["config"])
         calendar = (manifest.get("calendar") or {}).get("kind", "business")
-        return cls.from_dict(config, manifest["scaler"], calendar)
+        return cls.from_dict(config, manifest["scaler"], calendar, manifest.get("frequency"))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "feature_scaler_"):
@@ -286,4 +292,17 @@ def missing_feature_message(missing: Sequence[str], switched_off: dict[str, str]
 
 
 def _iso(when: Any) -> str | None:
-    return None if when is None or pd.isna(when) else pd.Timestamp(when).date().isoformat()
+    from helpers.frequency import iso_stamp   # dates, with the time of day of intraday bars
+
+    return iso_stamp(when)
+
+
+def series_frequency(index: pd.DatetimeIndex) -> dict[str, Any] | None:
+    """The bar frequency of ``index`` as plain JSON (``Frequency.to_dict()``), None when too short or irregular
+    to tell (future timestamps then follow the daily calendar)."""
+    from helpers.frequency import FrequencyError, infer_frequency
+
+    try:
+        return infer_frequency(index).to_dict()
+    except FrequencyError:
+        return None

@@ -18,6 +18,7 @@ import pandas as pd
 
 from helpers import predictive, risk
 from helpers.config import RunConfig
+from helpers.frequency import bar_word
 from helpers.runfolder import RunPaths
 
 __all__ = ["run_risk", "risk_manager_reading", "shortfall_check", "write_run_risk", "TABLE_COLUMNS"]
@@ -38,14 +39,15 @@ def run_risk(paths: RunPaths, config: RunConfig,
     return predictive.risk_from_run(paths, n_samples=config.mc_samples, seed=config.seed, levels=levels)
 
 
-def risk_manager_reading(table: pd.DataFrame, significance: float = 0.05) -> str:
+def risk_manager_reading(table: pd.DataFrame, significance: float = 0.05, unit: str = "day") -> str:
     """What a risk manager reads from :func:`helpers.risk.risk_table`: one bullet per level and method.
 
     Kupiec's test rejecting with more exceedances than expected reads "understates the risk", with fewer
     "overstates the risk"; Christoffersen's independence test rejecting reads "exceedances cluster". A method
     neither test rejects is "consistent with its promise", which on a few hundred days is not proof it is
     right. The last line names, among the methods that pass at every level, the one with the smallest average
-    VaR (the least capital set aside), or says that none passes everywhere.
+    VaR (the least capital set aside), or says that none passes everywhere. ``unit``: what a test row is,
+    ``day`` for daily bars, ``bar`` for intraday ones (:func:`helpers.frequency.bar_word`).
     """
     missing = {"method", "level", "n", "exceedances", "expected_rate", "rate", "kupiec_p", "christoffersen_p",
                "mean_var"} - set(table.columns)
@@ -53,15 +55,15 @@ def risk_manager_reading(table: pd.DataFrame, significance: float = 0.05) -> str
         raise KeyError(f"table lacks {', '.join(sorted(missing))}: pass the table of helpers.risk.risk_table")
     lines = []
     for level, rows in table.groupby("level", sort=True):
-        lines.append(f"**VaR {level:.0%}** ({int(rows['n'].iloc[0])} test days, "
+        lines.append(f"**VaR {level:.0%}** ({int(rows['n'].iloc[0])} test {unit}s, "
                      f"{float(rows['expected_rate'].iloc[0]) * float(rows['n'].iloc[0]):.1f} exceedances expected):")
-        lines += [f"- {row.method}: {_method_reading(row, significance)}" for row in rows.itertuples()]
+        lines += [f"- {row.method}: {_method_reading(row, significance, unit)}" for row in rows.itertuples()]
     lines.append(_capital_reading(table, significance))
     return "\n".join(lines)
 
 
-def _method_reading(row: Any, significance: float) -> str:
-    counted = (f"{int(row.exceedances)} exceedances ({row.rate:.1%} of days against {row.expected_rate:.1%} "
+def _method_reading(row: Any, significance: float, unit: str = "day") -> str:
+    counted = (f"{int(row.exceedances)} exceedances ({row.rate:.1%} of {unit}s against {row.expected_rate:.1%} "
                f"promised; Kupiec p = {row.kupiec_p:.2g}, Christoffersen p = {row.christoffersen_p:.2g})")
     clauses = []
     if row.kupiec_p < significance and row.rate > row.expected_rate:
@@ -72,7 +74,7 @@ def _method_reading(row: Any, significance: float) -> str:
         clauses.append("the exceedances cluster: it reacts too slowly when the market gets louder")
     if not clauses:
         clauses.append(f"neither the count nor the timing is rejected at {significance:.0%}: consistent with its "
-                       "promise on these days, which is not proof that it is right")
+                       f"promise on these {unit}s, which is not proof that it is right")
     return counted + ": " + "; ".join(clauses) + "."
 
 
@@ -117,7 +119,7 @@ def write_run_risk(paths: RunPaths, result: predictive.OneDayRisk, significance:
     """Write the backtest to ``risk.json`` and the ``risk`` entry of ``metrics.json`` (as 07 did), with the
     risk manager's reading and the shortfall check added. Returns the path of ``risk.json``."""
     payload = predictive.risk_payload(result, **about)
-    payload["reading"] = risk_manager_reading(result.table, significance)
+    payload["reading"] = risk_manager_reading(result.table, significance, unit=bar_word(result.realized.index))
     payload["shortfall"] = shortfall_check(result).astype(object).where(lambda f: f.notna(), None).to_dict(
         orient="records")
     return predictive.write_risk(paths, payload)

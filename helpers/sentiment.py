@@ -125,6 +125,10 @@ def daily_sentiment(headlines: pd.DataFrame, trading_dates: pd.DatetimeIndex, *,
     is not in ``trading_dates``) are left out. Tz-aware timestamps are converted to ``tz``; naive ones are
     taken as already in ``tz``.
 
+    Intraday bars (timestamps with a time of day) have no daily close: a headline counts for the first bar
+    stamped strictly after its publication. Bars are usually stamped at their start, so this is one bar late
+    rather than ever early: no bar sees a headline published after it was stamped.
+
     Returns a frame indexed by ``trading_dates`` with float64 ``sentiment_mean`` and int64 ``sentiment_count``.
     """
     dates = _check_trading_dates(trading_dates)
@@ -133,7 +137,8 @@ def daily_sentiment(headlines: pd.DataFrame, trading_dates: pd.DatetimeIndex, *,
         raise ValueError(f"headlines frame lacks column(s) {', '.join(missing)}; found {list(headlines.columns)};"
                          " load it with helpers.sentiment.load_headlines")
     local = _exchange_local_times(headlines["timestamp"], tz)
-    closes = (dates.normalize() + _parse_close_time(close_time)).as_unit("ns")
+    intraday = bool((dates != dates.normalize()).any())
+    closes = (dates if intraday else dates.normalize() + _parse_close_time(close_time)).as_unit("ns")
     day = closes.searchsorted(local.to_numpy(), side="right")  # first close strictly after publication
     counted = (local >= dates[0].normalize()).to_numpy() & (day < len(dates))
 

@@ -306,4 +306,6 @@ def minimum_feature_rows(config: RunConfig, upper: int = 1_000_000) -> int:
 
 
 def _iso(when: Any) -> str | None:
-    return None if when is None or pd.isna(when) else pd.Timestamp(when).date().isoformat()
+    from helpers.frequency import iso_stamp   # dates, with the time of day of intraday bars
+
+    return iso_stamp(when)

@@ -9,8 +9,9 @@ A return on its own says nothing about skill: in a rising market any strategy th
 The yardstick is **random timing** (:func:`random_timing`): the strategy's own positions (the same days long,
 the same trades, the same costs) dealt against the test days' market returns in many random orders. The share
 of draws that did at least as well is the p-value of "the forecast's timing beat chance"
-(:func:`chance_sentence` says it in words). Annualisation uses ``periods_per_year`` trading days:
-252 for a business-day series, 365 for one that trades every day (:func:`trading_days_per_year`).
+(:func:`chance_sentence` says it in words). Annualisation uses ``periods_per_year`` bars: 252 for a
+business-day series, 365 for one that trades every day (:func:`trading_days_per_year`), the bars per year of the
+series' own frequency otherwise (24 × 365 for hourly crypto, 52 for weekly bars: :func:`bars_per_year`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ import numpy as np
 import pandas as pd
 
 from helpers.calendar import infer_calendar
+from helpers.frequency import bar_word, iso_stamp
 
 __all__ = ["DISCLAIMER", "MODES", "TRADING_DAYS_PER_YEAR", "CHANCE_DRAWS", "CHANCE_ALPHA", "StrategyResult",
-           "ChanceYardstick", "strategy_backtest", "performance_stats", "trading_days_per_year", "random_timing",
+           "ChanceYardstick", "strategy_backtest", "performance_stats", "trading_days_per_year", "bars_per_year",
+           "random_timing",
            "chance_sentence"]
 
 DISCLAIMER = (
@@ -108,8 +111,8 @@ class StrategyResult:
         return {
             "mode": self.mode, "cost_bps": self.cost_bps, "periods_per_year": self.periods_per_year,
             "n_days": int(len(self.equity)),
-            "start": pd.Timestamp(dates.iloc[0]).date().isoformat(),
-            "end": pd.Timestamp(dates.iloc[-1]).date().isoformat(),
+            "start": iso_stamp(dates.iloc[0]),
+            "end": iso_stamp(dates.iloc[-1]),
             "strategy": self.strategy, "buy_and_hold": self.buy_and_hold, "disclaimer": self.disclaimer,
             **({"against_chance": {**self.chance.to_dict(), "sentence": chance_sentence(self)}}
                if self.chance is not None else {}),
@@ -132,6 +135,21 @@ def trading_days_per_year(dates) -> int:
     return TRADING_DAYS_PER_YEAR["daily" if infer_calendar(dates) == "daily" else "business"]
 
 
+def bars_per_year(dates) -> int:
+    """Bars per year of the series' own frequency (:attr:`helpers.frequency.Frequency.bars_per_year`, rounded):
+    252 or 365 for daily bars, 24 × 365 for hourly crypto, 52 for weekly bars. Dates too few or irregular to show
+    a frequency count as daily (:func:`trading_days_per_year`)."""
+    from helpers.frequency import FrequencyError, infer_frequency
+
+    try:
+        frequency = infer_frequency(dates)
+    except FrequencyError:
+        return trading_days_per_year(dates)
+    if frequency.is_daily:
+        return trading_days_per_year(dates)
+    return max(1, int(round(frequency.bars_per_year)))
+
+
 def strategy_backtest(dates, actual, previous, forecast, *, mode: str = "long_flat", cost_bps: float = 5.0,
                       periods_per_year: int | None = None, chance_draws: int = 0,
                       seed: int = 0) -> StrategyResult:
@@ -140,11 +158,12 @@ def strategy_backtest(dates, actual, previous, forecast, *, mode: str = "long_fl
     Position over day ``i``: +1 when ``forecast[i] > previous[i]``; otherwise 0 (``"long_flat"``) or -1
     (``"long_short"``; 0 when the forecast predicts no move). Daily return: ``position * (actual/previous -
     1) - cost_bps/1e4 * |position change|``. Buy-and-hold holds +1 throughout and pays the entry cost once.
-    ``periods_per_year``: 252 for stocks, 365 for series that trade every day; None reads it from ``dates``.
+    ``periods_per_year``: 252 for stocks, 365 for series that trade every day, the bars per year of other
+    frequencies; None reads it from ``dates`` (:func:`bars_per_year`).
     ``chance_draws`` > 0 adds the random-timing yardstick (:func:`random_timing`, seeded by ``seed``).
     """
     if periods_per_year is None:
-        periods_per_year = trading_days_per_year(dates)
+        periods_per_year = bars_per_year(dates)
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     if not math.isfinite(cost_bps) or cost_bps < 0:
@@ -285,10 +304,12 @@ def chance_sentence(result: StrategyResult) -> str:
     costs = (f"costs of {result.cost_bps:g} bp per unit of position change (entering or leaving the market once "
              f"costs {result.cost_bps:g} bp)" if result.cost_bps > 0 else "no trading costs charged")
     sharpe = "undefined" if s["sharpe"] is None else f"{s['sharpe']:.2f}"
+    unit = bar_word(result.equity["date"])
+    trading = "trading " if unit == "day" else ""
     head = (f"With {costs}, the {MODE_NAMES[result.mode]} strategy returned {s['total_return']:+.1%} over "
-            f"{len(result.equity)} test days (Sharpe {sharpe}, annualised with {result.periods_per_year} trading "
-            f"days a year); buy-and-hold returned {bh['total_return']:+.1%}. ")
-    odds = (f"Random timing (the same long days and trades, dealt against the days' returns in {chance.n_draws} "
+            f"{len(result.equity)} test {unit}s (Sharpe {sharpe}, annualised with {result.periods_per_year} "
+            f"{trading}{unit}s a year); buy-and-hold returned {bh['total_return']:+.1%}. ")
+    odds = (f"Random timing (the same long {unit}s and trades, dealt against the {unit}s' returns in {chance.n_draws} "
             f"random orders) did at least as well on {chance.p_total_return:.1%} of draws "
             f"(p = {chance.p_total_return:.3f}")
     odds += ")" if math.isnan(chance.p_sharpe) else f"; for the Sharpe ratio p = {chance.p_sharpe:.3f})"

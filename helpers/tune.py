@@ -52,6 +52,7 @@ from helpers.runfolder import RunPaths
 from helpers.preprocess import input_columns_for, output_kind
 from helpers.splits import chronological_split, tuning_split
 from helpers.windows import WindowGenerator
+from helpers.frequency import iso_stamp
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class TuningBoundaries:
     test_start: pd.Timestamp
 
     def to_dict(self) -> dict[str, str]:
-        return {"val_start": self.val_start.date().isoformat(), "test_start": self.test_start.date().isoformat()}
+        return {"val_start": iso_stamp(self.val_start), "test_start": iso_stamp(self.test_start)}
 
 
 def tuning_boundaries(frame: pd.DataFrame, config: RunConfig) -> TuningBoundaries:
@@ -214,8 +215,8 @@ def _hypermodel_class() -> type:
             super().__init__(name=name, tunable=True)
             if len(frame) and frame.index[-1] >= boundaries.test_start:
                 raise ValueError(
-                    f"the tuning frame reaches {frame.index[-1].date()}, on or after the first test date "
-                    f"{boundaries.test_start.date()}: pass frame_without_test_rows(frame, config) so the search "
+                    f"the tuning frame reaches {iso_stamp(frame.index[-1])}, on or after the first test date "
+                    f"{iso_stamp(boundaries.test_start)}: pass frame_without_test_rows(frame, config) so the search "
                     "never sees test rows")
             self.frame = frame
             self.feature_columns = list(feature_columns)
@@ -477,7 +478,7 @@ class SearchResult:
         stopped = ", stopped by the time limit" if self.stopped_by_time_limit else ""
         lines = [f"{self.tuner} search: {len(self.trials)} trials ({self.completed} completed, {self.new_trials} "
                  f"run now in {self.seconds:.0f} s{stopped}); the tuner saw rows up to "
-                 f"{self.last_tuning_date.date()}, test targets start {self.boundaries.test_start.date()}."]
+                 f"{iso_stamp(self.last_tuning_date)}, test targets start {iso_stamp(self.boundaries.test_start)}."]
         if self.best_val_loss is not None:
             lines.append(f"Best validation loss {self.best_val_loss:.6g} with {self.best_overrides}.")
         sel = self.selection
@@ -757,7 +758,7 @@ def write_best(paths: RunPaths, result: SearchResult, config: RunConfig) -> Path
         "selection": {k: (float(v) if isinstance(v, (float, np.floating)) else v)
                       for k, v in result.selection.items()},
         "boundaries": {**result.boundaries.to_dict(),
-                       "last_tuning_date": result.last_tuning_date.date().isoformat()},
+                       "last_tuning_date": iso_stamp(result.last_tuning_date)},
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     return atomic_write_json(paths.best, payload)

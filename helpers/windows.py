@@ -289,7 +289,9 @@ def _future_prices(close: np.ndarray, origins: range, horizon: int) -> np.ndarra
 
 
 def _iso(when: Any) -> str | None:
-    return None if when is None or pd.isna(when) else pd.Timestamp(when).date().isoformat()
+    from helpers.frequency import iso_stamp   # dates, with the time of day of intraday bars
+
+    return iso_stamp(when)
 
 
 @functools.cache

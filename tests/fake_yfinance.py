@@ -104,9 +104,23 @@ class FakeYFinance:
             span = f"(1d {start} -> {end})"
             return self._fail(ticker, auto_adjust, f"possibly delisted; no price data found  {span}",
                               multi_level_index)
+        if interval != "1d":
+            return self._intraday(ticker, dates, interval, multi_level_index)
         return self._frame(ticker, dates, auto_adjust, multi_level_index)
 
     # ------------------------------------------------------------------ shapes
+    def _intraday(self, ticker: str, days: pd.DatetimeIndex, interval: str, multi: bool) -> pd.DataFrame:
+        """Bars of a regular US session (09:30 ..) every ``interval`` ('1h', '5m'), stamped in local time, as
+        yfinance's intraday downloads are; named ``Datetime``."""
+        step = pd.Timedelta(interval.replace("m", "min"))
+        per_day = int(pd.Timedelta(hours=6, minutes=30) / step)
+        stamps = pd.DatetimeIndex([d + pd.Timedelta("09:30:00") + step * i for d in days for i in range(per_day)])
+        rng = np.random.default_rng(zlib.crc32(ticker.encode()))
+        close = 100.0 * np.exp(np.cumsum(0.002 * rng.standard_normal(len(stamps))))
+        data = pd.DataFrame({"Close": close, "High": close * 1.001, "Low": close * 0.999, "Open": close,
+                             "Volume": rng.integers(1000, 5000, len(stamps)).astype("int64")},
+                            index=pd.DatetimeIndex(stamps.to_numpy(), name="Datetime").tz_localize(self.tz))
+        return self._shape(data, ticker, multi)
     def _dates(self, start: Any, end: Any, period: str) -> pd.DatetimeIndex:
         days = pd.bdate_range(self.first, self.last)
         if start is None and end is None and period == DEFAULT_PERIOD:

@@ -146,7 +146,10 @@ def test_date_gap_beyond_a_business_week_is_refused(frame, manifest):
 def test_every_day_series_refuses_a_three_day_gap(manifest):
     dates = pd.date_range("2021-01-01", periods=60, name="date")
     daily = pd.DataFrame({"log_return": 0.0, "ma_ratio": 1.0, "close": 1.0}, index=dates)
-    every_day = dict(manifest, calendar={"kind": "daily", "max_gap": 2, "unit": "calendar days"})
+    from helpers.frequency import infer_frequency
+
+    every_day = dict(manifest, calendar={"kind": "daily", "max_gap": 2, "unit": "calendar days"},
+                     frequency=infer_frequency(dates).to_dict())
     check_compatible(every_day, daily.drop(dates[30]))
     with pytest.raises(DateGapError, match="3 calendar days"):
         check_compatible(every_day, daily.drop(dates[30:32]))

@@ -33,8 +33,8 @@ def assert_one_message(err: str, *words: str) -> None:
         assert word in err, err
 
 
-def hourly_csv(path):
-    stamps = pd.date_range("2024-01-01", periods=600, freq="h")
+def seconds_csv(path):
+    stamps = pd.date_range("2024-01-01", periods=600, freq="30s")
     close = 1.1 + np.cumsum(np.random.default_rng(0).normal(0, 1e-4, len(stamps)))
     pd.DataFrame({"Datetime": stamps.strftime("%Y-%m-%d %H:%M:%S"), "Close": close}).to_csv(path, index=False)
     return path
@@ -67,12 +67,13 @@ def test_run_with_a_directory_as_csv_says_it_is_a_directory(tmp_path, notebooks,
     assert_one_message(err, "'csv_path'", "is a directory")
 
 
-def test_run_refuses_an_hourly_csv_before_any_notebook(tmp_path, notebooks, capsys):
-    csv = hourly_csv(tmp_path / "eurusd_1h.csv")
+def test_run_refuses_bars_of_seconds_before_any_notebook(tmp_path, notebooks, capsys):
+    csv = seconds_csv(tmp_path / "eurusd_30s.csv")
     code, err = run_cli(capsys, "run", "--ticker", "EURUSD=X", "--csv", str(csv), "--quiet",
                         "--out", str(tmp_path / "reports"), "--notebooks-dir", str(notebooks))
     assert code == EXIT_BAD_PARAMETER          # bad input: refused before any long work
-    assert_one_message(err, "hourly bars", "600 bars, step 1h", "daily bars only")
+    assert_one_message(err, "30-second bars", "600 bars, step 30s", "hourly, N-hour or N-minute bars",
+                       "resample('1min')")
     assert not (tmp_path / "reports").exists()
 
 
@@ -153,3 +154,18 @@ def test_an_unexpected_error_is_one_line_and_its_traceback_only_with_debug(tmp_p
     for argv in (["--debug", "list", "--out", str(tmp_path)], ["list", "--out", str(tmp_path), "--debug"]):
         code, err = run_cli(capsys, *argv)
         assert code == EXIT_FAILED and "Traceback" in err and "surprise" in err
+
+
+def test_predict_refuses_weekly_prices_into_a_daily_model_as_bad_input_naming_both(tmp_path, capsys):
+    from tests.test_forecast import TINY, sample_prices, save_tiny_run, write_csv
+
+    prices = sample_prices()
+    paths, _, _ = save_tiny_run(tmp_path / "run", prices, RunConfig(**TINY))
+    weekly = prices.resample("W-FRI").agg({"open": "first", "high": "max", "low": "min", "close": "last",
+                                           "volume": "sum"})
+    csv = write_csv(weekly, tmp_path / "weekly.csv")
+    code, err = run_cli(capsys, "predict", "--model", str(paths.model_dir), "--csv", str(csv),
+                        "--out", str(tmp_path / "f.csv"))
+    assert code == EXIT_BAD_PARAMETER
+    assert_one_message(err, "weekly bars", "step 7d", "the model was trained on business-daily bars, weekdays")
+    assert not (tmp_path / "f.csv").exists()

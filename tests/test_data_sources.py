@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import json
 import logging
 import socket
@@ -17,6 +19,7 @@ from helpers.data import PriceCache, load_prices
 from helpers.providers import csvfile, sample, synthetic, yahoo
 from helpers.providers.base import (
     CsvFormatError,
+    DataSourceError,
     EmptyDownloadError,
     NetworkError,
     RateLimitError,
@@ -135,6 +138,57 @@ def test_no_start_asks_for_the_full_history_not_the_last_month():
     frame = yahoo.fetch("AAPL", start=None, end=None, yf=fake)
     assert fake.calls[0]["period"] == "max"
     assert frame.index[0] == pd.Timestamp("2020-01-01")
+
+
+def test_hourly_bars_from_yfinance_keep_their_local_time_of_day():
+    fake = FakeYFinance(last="2024-03-08")
+    frame = yahoo.fetch("AAPL", start="2024-03-04", end="2024-03-08", yf=fake, interval="1h",
+                        today=dt.date(2024, 3, 9))
+    assert fake.calls[0]["interval"] == "1h"
+    assert frame.index.tz is None and len(frame) == 5 * 6
+    assert frame.index[0] == pd.Timestamp("2024-03-04 09:30") and frame.index[-1] == pd.Timestamp("2024-03-08 14:30")
+
+
+def test_no_start_with_an_intraday_interval_asks_for_all_yahoo_keeps():
+    fake = FakeYFinance(last="2024-03-08")
+    yahoo.fetch("AAPL", start=None, end=None, yf=fake, interval="5m", today=dt.date(2024, 3, 9))
+    assert fake.calls[0]["period"] == "60d"
+
+
+def test_a_start_older_than_yahoo_keeps_intraday_bars_is_refused_before_any_download():
+    fake = FakeYFinance()
+    with pytest.raises(DataSourceError, match=r"keeps 5m bars of AAPL for the last 60 days only: start 2023-01-02 "
+                                              r"is before 2024-01-10; set start on or after it"):
+        yahoo.fetch("AAPL", start="2023-01-02", end=None, yf=fake, interval="5m", today=dt.date(2024, 3, 9))
+    assert fake.call_count == 0
+
+
+def test_an_intraday_interval_skips_the_daily_only_sources_and_the_run_gets_hourly_bars(tmp_path):
+    fake = FakeYFinance(first="2023-06-01", last="2024-03-08")
+    config = RunConfig(ticker="AAPL", interval="1h", start=None)
+    data = load_prices(config, cache_dir=tmp_path, yf=fake)
+    assert data.meta["frequency"]["name"] == "hourly" and data.meta["frequency"]["calendar"] == "sessions"
+    assert "Yahoo Finance 1h bars" in data.meta["provenance"]
+    assert fake.calls[0]["period"] == "730d"   # all Yahoo keeps of 1h bars
+
+
+def test_an_intraday_request_never_falls_back_to_a_daily_source(tmp_path, monkeypatch):
+    monkeypatch.setenv(data_module.ALPHAVANTAGE_KEY_ENV, "demo")
+    fake = FakeYFinance(behaviour="network_raise")
+    with pytest.raises(DataSourceError) as caught:
+        load_prices(RunConfig(ticker="AAPL", interval="1h"), cache_dir=tmp_path, yf=fake, sleep=lambda s: None)
+    notes = "\n".join(getattr(caught.value, "__notes__", []))
+    assert "alphavantage: skipped (daily bars only; interval 1h asked for)" in notes
+    assert "sample" not in notes.split("alphavantage: skipped")[-1]
+
+
+def test_daily_only_sources_refuse_another_interval_by_name():
+    from helpers.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"'interval' = '1h': '1d' with source 'synthetic'"):
+        RunConfig(source="synthetic", interval="1h")
+    with pytest.raises(ConfigError, match=r"'interval' = '3h': one of 1m, 2m"):
+        RunConfig(interval="3h")
 
 
 def test_auto_adjust_false_keeps_prices_as_traded():

@@ -190,3 +190,13 @@ def test_the_directional_accuracy_line_says_so_when_the_model_calls_no_direction
     called = {"test": {"model": {"directional_accuracy": 0.54}}, "directional_accuracy_ci": [0.5, 0.58],
               "directional_accuracy_n": 400, "directional_accuracy_p_value": 0.11}
     assert directional_accuracy_line(called).startswith("Directional accuracy 0.540, 95% Wilson interval [0.500, 0.580]")
+
+
+def test_sentences_of_an_intraday_series_speak_of_bars_not_days():
+    from helpers.evaluate import direction_sentence
+
+    line = direction_sentence(0.52, 0.51, 0.6, 0.7, unit="bar")
+    assert 'the scored test bars' in line and 'calling "up" every bar would score' in line and "day" not in line
+    verdict = verdict_sentence("LSTM", 1.02, 0.41, unit="bar")
+    assert "copying the last bar's price" in verdict and "yesterday" not in verdict
+    assert "copying yesterday's price" in verdict_sentence("LSTM", 1.02, 0.41)

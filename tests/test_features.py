@@ -298,3 +298,15 @@ def test_input_prices_are_left_untouched(prices, headlines):
     original = prices.copy()
     build_features(prices, RunConfig(features=FEATURE_GROUPS), headlines)
     pd.testing.assert_frame_equal(prices, original)
+
+
+def test_intraday_bars_get_the_time_of_day_as_a_calendar_feature_and_daily_bars_do_not():
+    from helpers.features import day_of_week_features
+
+    hourly = pd.DataFrame({"close": 1.0}, index=pd.date_range("2024-01-01", periods=48, freq="h"))
+    features = day_of_week_features(hourly, RunConfig())
+    assert list(features.columns) == ["dow_sin", "dow_cos", "tod_sin", "tod_cos"]
+    assert features.loc["2024-01-01 06:00", "tod_sin"] == pytest.approx(1.0)
+    assert features.loc["2024-01-01 12:00", "tod_cos"] == pytest.approx(-1.0)
+    daily = pd.DataFrame({"close": 1.0}, index=pd.bdate_range("2024-01-01", periods=10))
+    assert list(day_of_week_features(daily, RunConfig()).columns) == ["dow_sin", "dow_cos"]

@@ -419,12 +419,12 @@ def test_cli_predict_writes_the_forecast_and_prints_its_path(saved_run, setup, t
     assert len(Ledger(tmp_path / "ledger.sqlite")) == 2
 
 
-def test_cli_predict_names_the_mismatch_and_exits_1(saved_run, setup, tmp_path, capsys):
+def test_cli_predict_names_the_mismatch_and_exits_2_as_bad_input(saved_run, setup, tmp_path, capsys):
     from helpers.cli import main
 
     csv = write_csv(setup["prices"][["close"]], tmp_path / "close_only.csv")
     code = main(["predict", "--model", str(saved_run.model_dir), "--csv", str(csv)])
-    assert code == 1
+    assert code == 2          # prices the model cannot read are bad input (helpers.cli.exit_code_for)
     assert "MissingFeatureError" in capsys.readouterr().err
 
 
@@ -460,3 +460,49 @@ def test_the_same_predict_call_twice_writes_the_same_file(saved_run, setup, tmp_
     other = tmp_path / "c.csv"
     predict_from_artifact(saved_run.model_dir, csv, out_path=other, steps=3, n_samples=6, seed=123)
     assert other.read_bytes() != first.read_bytes()
+
+
+# ---------------------------------------------------------------------- the model's bar frequency
+def test_the_manifest_records_the_bar_frequency_the_model_was_trained_on(saved_run):
+    import json
+
+    frequency = json.loads(saved_run.manifest.read_text())["frequency"]
+    assert (frequency["name"], frequency["step"], frequency["calendar"]) == ("business-daily", "1d", "weekdays")
+
+
+@pytest.mark.parametrize("resample, words", [
+    ("W-FRI", r"weekly.csv has weekly bars \([\d,]+ bars, step 7d\), but the model was trained on business-daily "
+              r"bars, weekdays \(step 1d\)"),
+    ("D", r"daily.csv has daily bars, 24/7 \([\d,]+ bars, step 1d\), but the model was trained on business-daily"),
+])
+def test_predict_refuses_weekly_or_seven_day_data_into_a_business_day_model(saved_run, setup, tmp_path, resample,
+                                                                           words):
+    prices = setup["prices"]
+    bars = prices.resample(resample).agg({"open": "first", "high": "max", "low": "min", "close": "last",
+                                          "volume": "sum"}).ffill()
+    name = "weekly.csv" if resample == "W-FRI" else "daily.csv"
+    csv = write_csv(bars, tmp_path / name)
+    with pytest.raises(DateGapError, match=words):
+        predict_from_artifact(saved_run.model_dir, csv, tmp_path / "f.csv", steps=2, n_samples=0)
+    assert not (tmp_path / "f.csv").exists()
+
+
+def test_an_hourly_model_forecasts_the_next_hours_and_writes_their_times(tmp_path):
+    index = pd.date_range("2024-01-01", periods=700, freq="h", name="date")      # 24/7, ends 2024-01-30 03:00
+    close = 100 * np.exp(np.cumsum(np.random.default_rng(2).normal(0, 0.003, len(index))))
+    volume = np.random.default_rng(3).integers(1000, 5000, len(index)).astype(float)
+    prices = pd.DataFrame({"open": close, "high": close * 1.001, "low": close * 0.999, "close": close,
+                           "volume": volume}, index=index)
+    config = RunConfig(**TINY)
+    paths, windows, _ = save_tiny_run(tmp_path / "run", prices, config)
+    assert windows.preprocessor.frequency["name"] == "hourly"
+    frame = predict_from_artifact(paths.model_dir, write_csv(prices, tmp_path / "new.csv"), tmp_path / "f.csv",
+                                  steps=3, n_samples=0)
+    expected = list(pd.date_range("2024-01-30 04:00", periods=3, freq="h"))
+    assert list(pd.to_datetime(frame["date"])) == expected
+    written = pd.read_csv(tmp_path / "f.csv")
+    assert list(written["date"]) == ["2024-01-30 04:00:00", "2024-01-30 05:00:00", "2024-01-30 06:00:00"]
+    daily = prices.resample("D").last()
+    with pytest.raises(DateGapError, match=r"daily bars, 24/7.*trained on hourly bars, 24/7 \(step 1h\)"):
+        predict_from_artifact(paths.model_dir, write_csv(daily, tmp_path / "d.csv"), tmp_path / "g.csv", steps=1,
+                              n_samples=0)

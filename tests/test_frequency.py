@@ -1,4 +1,5 @@
-"""Frequency is a property of the series: inferred from timestamps, refused when mixed, daily-only for now."""
+"""Frequency is a property of the series: inferred from timestamps, refused when mixed or of seconds, followed
+everywhere a day was assumed (season, annualisation, future timestamps, the model's manifest)."""
 
 from __future__ import annotations
 
@@ -91,15 +92,28 @@ def test_duplicate_timestamps_are_duplicates_and_shown_with_their_time():
     assert len(cleaned) == len(index) and report.step("duplicate_dates").dates == ("2023-01-02 13:30:00",)
 
 
-@pytest.mark.parametrize("index, words", [
-    (hourly_fx(5000), r"hourly bars, 24/5 \(5,000 bars, step 1h\); this version runs daily bars only: resample"),
-    (session_bars(60, 5, 78), r"5-minute bars, sessions \(4,680 bars, step 5min\)"),
-    (pd.date_range("2015-01-05", periods=300, freq="W-MON"), r"weekly bars \(300 bars, step 7d\).*daily prices"),
+@pytest.mark.parametrize("index, name, calendar, first", [
+    (hourly_fx(5000), "hourly", "24/5", "2023-01-02"),
+    (pd.date_range("2024-01-01 00:00", periods=600, freq="h"), "hourly", "24/7", "2024-01-01"),
+    (session_bars(60, 5, 78), "5-minute", "sessions", "2023-01-02 09:30:00"),
+    (pd.date_range("2015-01-05", periods=300, freq="W-MON"), "weekly", "periodic", "2015-01-05"),
 ])
-def test_the_run_refuses_bars_other_than_daily_when_loading_data(tmp_path, index, words):
+def test_the_run_loads_intraday_and_weekly_bars_keeping_their_times(tmp_path, index, name, calendar, first):
     path = prices_csv(tmp_path / "bars.csv", index)
-    with pytest.raises(UnsupportedFrequencyError, match=words):
-        load_prices(RunConfig(ticker="EURUSD=X", source="csv", csv_path=str(path)))
+    data = load_prices(RunConfig(ticker="EURUSD=X", source="csv", csv_path=str(path)))
+    assert data.prices.index.equals(pd.DatetimeIndex(index, name="date"))
+    assert (data.meta["frequency"]["name"], data.meta["frequency"]["calendar"]) == (name, calendar)
+    assert data.meta["start"] == first
+    assert data.meta["end"] == (index[-1].isoformat(sep=" ") if index[-1] != index[-1].normalize()
+                                else index[-1].date().isoformat())
+    assert any(step.startswith(f"frequency: {name} bars") for step in data.meta["steps"])
+
+
+def test_bars_of_seconds_are_refused_with_what_runs_and_how_to_resample(tmp_path):
+    path = prices_csv(tmp_path / "s.csv", pd.date_range("2024-01-02 09:30", periods=300, freq="30s"))
+    with pytest.raises(UnsupportedFrequencyError, match=r"30-second bars.*step 30s\); this version runs daily, "
+                       r"business-daily, weekly, monthly, hourly, N-hour or N-minute bars: resample"):
+        load_prices(RunConfig(ticker="X", source="csv", csv_path=str(path)))
 
 
 def test_a_mixed_csv_is_refused_when_loading_data(tmp_path):
@@ -198,3 +212,132 @@ def test_an_unknown_trading_calendar_is_a_config_error():
 
     with pytest.raises(ConfigError, match="'trading_calendar'.*XNYS"):
         RunConfig(trading_calendar="NYSE-ISH")
+
+
+# ---------------------------------------------------------------------- followed where a day was assumed
+@pytest.mark.parametrize("index, season", [
+    (pd.bdate_range("2020-01-01", periods=300), 5),
+    (pd.date_range("2020-01-01", periods=300, freq="D"), 7),
+    (pd.date_range("2020-01-06", periods=120, freq="W-MON"), 52),
+    (pd.date_range("2020-01-31", periods=60, freq="ME"), 12),
+    (pd.date_range("2024-01-01", periods=600, freq="h"), 24),
+    (hourly_fx(600), 24),
+    (session_bars(30, 60, 7), 7),
+    (session_bars(20, 5, 78), 78),
+])
+def test_the_seasonal_naive_period_is_one_cycle_of_the_series(index, season):
+    assert season_length(index) == season
+
+
+def test_the_seasonal_naive_of_hourly_bars_repeats_the_same_hour_yesterday():
+    from helpers.baselines import SeasonalNaive, default_baselines
+
+    index = pd.date_range("2024-01-01", periods=200, freq="h")
+    close = pd.Series(np.arange(200, dtype=float) + 100, index=index)
+    forecaster = next(f for f in default_baselines(index, RunConfig()) if f.name == "seasonal_naive")
+    assert isinstance(forecaster, SeasonalNaive) and forecaster.season == 24
+    assert forecaster.predict(close, np.array([100]), 1)[0, 0] == close.iloc[100 + 1 - 24]
+
+
+@pytest.mark.parametrize("index, per_year", [
+    (pd.bdate_range("2020-01-01", periods=300), 252),
+    (pd.date_range("2020-01-01", periods=300, freq="D"), 365),
+    (pd.date_range("2024-01-01", periods=600, freq="h"), 24 * 365),
+    (session_bars(30, 60, 7), 252 * 7),
+    (pd.date_range("2020-01-06", periods=120, freq="W-MON"), 52),
+])
+def test_annualisation_uses_the_bars_per_year_of_the_series(index, per_year):
+    from helpers.strategy import bars_per_year, strategy_backtest
+
+    assert bars_per_year(index) == per_year
+    rng = np.random.default_rng(0)
+    previous = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, len(index))))
+    actual = previous * np.exp(rng.normal(0, 0.01, len(index)))
+    result = strategy_backtest(index, actual, previous, actual, cost_bps=0)   # a perfect forecast: long on up bars
+    daily = strategy_backtest(index, actual, previous, actual, cost_bps=0, periods_per_year=252)
+    assert result.periods_per_year == per_year
+    assert result.strategy["sharpe"] == pytest.approx(daily.strategy["sharpe"] * np.sqrt(per_year / 252))
+
+
+def test_the_strategy_sentence_counts_bars_not_days_for_hourly_data():
+    from helpers.strategy import chance_sentence, strategy_backtest
+
+    index = pd.date_range("2024-01-01", periods=300, freq="h")
+    previous = 100 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 0.01, 300)))
+    result = strategy_backtest(index, previous * 1.001, previous, previous * 1.002, chance_draws=50)
+    sentence = chance_sentence(result)
+    assert "over 300 test bars" in sentence and "annualised with 8760 bars a year" in sentence
+    assert " days" not in sentence
+
+
+def test_future_timestamps_of_hourly_crypto_step_ahead_through_the_night_and_weekend():
+    from helpers.calendar import future_timestamps
+
+    index = pd.date_range("2024-01-01", periods=469, freq="h")          # ends Saturday 2024-01-20 12:00
+    stamps = future_timestamps(index[-1], 14, "daily", infer_frequency(index).to_dict())
+    assert list(stamps) == list(pd.date_range("2024-01-20 13:00", periods=14, freq="h"))
+
+
+def test_future_timestamps_of_24_5_hourly_bars_skip_the_weekend():
+    from helpers.calendar import future_timestamps
+
+    stamps = future_timestamps("2024-01-05 22:00", 3, "business", infer_frequency(hourly_fx(600)).to_dict())
+    assert list(stamps) == [pd.Timestamp("2024-01-05 23:00"), pd.Timestamp("2024-01-08 00:00"),
+                            pd.Timestamp("2024-01-08 01:00")]
+
+
+def test_future_timestamps_of_session_bars_open_the_next_exchange_session():
+    from helpers.calendar import future_timestamps
+
+    frequency = infer_frequency(session_bars(30, 60, 7)).to_dict()
+    assert frequency["session"] == {"first_bar": "09:30", "last_bar": "15:30"}
+    stamps = future_timestamps("2024-12-24 14:30", 3, "XNYS", frequency)      # Christmas is skipped
+    assert list(stamps) == [pd.Timestamp("2024-12-24 15:30"), pd.Timestamp("2024-12-26 09:30"),
+                            pd.Timestamp("2024-12-26 10:30")]
+    friday = future_timestamps("2024-01-05 15:30", 2, "business", frequency)
+    assert list(friday) == [pd.Timestamp("2024-01-08 09:30"), pd.Timestamp("2024-01-08 10:30")]
+    on_xnys = {**frequency, "trading_calendar": "XNYS"}        # as a manifest records the data report's exchange
+    assert future_timestamps("2024-12-24 15:30", 1, "business", on_xnys)[0] == pd.Timestamp("2024-12-26 09:30")
+
+
+def test_future_timestamps_of_weekly_bars_are_a_week_apart_and_daily_ones_unchanged():
+    from helpers.calendar import future_timestamps
+
+    weekly = infer_frequency(pd.date_range("2020-01-06", periods=60, freq="W-MON")).to_dict()
+    assert list(future_timestamps("2021-02-22", 2, "business", weekly)) == [pd.Timestamp("2021-03-01"),
+                                                                           pd.Timestamp("2021-03-08")]
+    daily = infer_frequency(pd.bdate_range("2024-01-01", periods=60)).to_dict()
+    assert future_timestamps("2024-12-24", 3, "XNYS", daily).equals(future_dates("2024-12-24", 3, "XNYS"))
+
+
+def test_files_keep_the_time_of_day_of_intraday_bars():
+    from helpers.frequency import iso_stamp, stamp_format
+
+    hourly = pd.date_range("2024-01-01", periods=30, freq="h")
+    assert stamp_format(hourly) == "%Y-%m-%d %H:%M:%S" and stamp_format(pd.bdate_range("2024-01-01", periods=5)) \
+        == "%Y-%m-%d"
+    assert iso_stamp(hourly[5]) == "2024-01-01 05:00:00" and iso_stamp(pd.Timestamp("2024-01-02")) == "2024-01-02"
+
+
+@pytest.mark.parametrize("offered, words", [
+    (pd.date_range("2020-01-06", periods=60, freq="W-MON"),
+     r"new\.csv has weekly bars \(60 bars, step 7d\), but the model was trained on business-daily bars, weekdays "
+     r"\(step 1d\)"),
+    (pd.date_range("2020-01-01", periods=60, freq="D"),
+     r"new\.csv has daily bars, 24/7 \(60 bars, step 1d\), but the model was trained on business-daily bars"),
+    (pd.date_range("2024-01-01", periods=300, freq="h"),
+     r"hourly bars, 24/7 \(300 bars, step 1h\), but the model was trained on business-daily"),
+])
+def test_bars_of_another_frequency_than_the_models_are_refused_naming_both(offered, words):
+    model = infer_frequency(pd.bdate_range("2019-01-01", periods=400)).to_dict()
+    with pytest.raises(DateGapError, match=words):
+        check_no_date_gaps(offered, {"kind": "business", "max_gap": 5, "unit": "business days"}, label="new.csv",
+                           frequency=model)
+
+
+def test_an_hourly_model_refuses_five_minute_bars_and_takes_its_own():
+    hourly = pd.date_range("2024-01-01", periods=600, freq="h")
+    model = infer_frequency(hourly).to_dict()
+    with pytest.raises(DateGapError, match=r"5-minute bars.*trained on hourly bars, 24/7 \(step 1h\)"):
+        check_no_date_gaps(pd.date_range("2024-03-01", periods=300, freq="5min"), None, label="x", frequency=model)
+    check_no_date_gaps(pd.date_range("2024-03-01", periods=100, freq="h"), None, label="x", frequency=model)

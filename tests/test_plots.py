@@ -312,3 +312,22 @@ def test_chance_histogram_title_says_the_share_of_draws_at_least_as_good():
     fig = plots.chance_histogram(np.arange(100) / 100, 0.9)
     assert "10.0% of draws did at least as well" in fig.layout.title.text
     assert len(fig.data) == 2
+
+
+@pytest.mark.parametrize("frequency, windows, unit, per_year", [
+    (None, (21, 63), "day", 252),
+    ({"name": "hourly", "step_seconds": 3600.0, "calendar": "24/7", "bars_per_year": 8760.0}, (24, 168), "bar", 8760),
+    ({"name": "weekly", "step_seconds": 604800.0, "calendar": "periodic", "bars_per_year": 52.18}, (13, 52), "week",
+     52.18),
+])
+def test_rolling_volatility_follows_the_series_frequency(frequency, windows, unit, per_year):
+    from helpers.frequency import volatility_windows
+
+    found = volatility_windows(frequency)
+    assert found == (windows, unit, pytest.approx(per_year))
+    returns = pd.Series(np.random.default_rng(0).normal(0, 0.01, 400),
+                        index=pd.date_range("2024-01-01", periods=400, freq="h"))
+    fig = plots.rolling_volatility(returns, windows=windows, periods_per_year=per_year, unit=unit)
+    assert [trace.name for trace in fig.data] == [f"{w}-{unit}" for w in windows]
+    expected = returns.rolling(windows[0]).std().iloc[-1] * np.sqrt(per_year)
+    assert fig.data[0].y[-1] == pytest.approx(expected)

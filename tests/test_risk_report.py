@@ -42,6 +42,14 @@ def test_clustered_exceedances_are_named_only_when_christoffersen_rejects():
     assert "cluster" in clustered and "cluster" not in spread
 
 
+def test_the_reading_of_intraday_bars_counts_bars_not_days():
+    table = pd.DataFrame([backtest_row("model", 3), backtest_row("garch", 2)])
+    hourly = risk_report.risk_manager_reading(table, unit="bar")
+    daily = risk_report.risk_manager_reading(table)
+    assert "250 test bars" in hourly and "of bars against" in hourly and " days" not in hourly
+    assert "250 test days" in daily
+
+
 def test_the_cheapest_passing_method_is_named_or_none_passes():
     table = pd.DataFrame([backtest_row("model", 2, mean_var=0.04), backtest_row("garch", 3, mean_var=0.025),
                           backtest_row("historical", 9, kupiec_p=0.001, mean_var=0.02)])

@@ -99,6 +99,16 @@ def test_headline_at_or_after_close_never_changes_that_day_or_before():
     pd.testing.assert_frame_equal(before.loc[:"2017-03-02"], after.loc[:"2017-03-02"])
 
 
+def test_intraday_bars_count_a_headline_at_the_first_bar_stamped_after_it_never_earlier():
+    bars = pd.DatetimeIndex([d + pd.Timedelta(hours=h) for d in pd.bdate_range("2017-03-01", periods=3)
+                             for h in (9.5, 10.5, 11.5, 12.5, 13.5, 14.5, 15.5)])
+    counts = daily_sentiment(local_headlines(("2017-03-01 10:45:00", GOOD), ("2017-03-01 15:40:00", BAD),
+                                             ("2017-03-01 11:30:00", GOOD)), bars)["sentiment_count"]
+    hits = counts[counts > 0]
+    assert {t.isoformat(sep=" "): int(n) for t, n in hits.items()} == {
+        "2017-03-01 11:30:00": 1, "2017-03-01 12:30:00": 1, "2017-03-02 09:30:00": 1}
+
+
 def test_bad_close_time_is_an_error():
     with pytest.raises(ValueError, match="close_time"):
         daily_sentiment(local_headlines(("2017-03-02 10:00", GOOD)), TRADING_DATES, close_time="4pm")

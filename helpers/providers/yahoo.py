@@ -71,8 +71,12 @@ class _TransientFailure(Exception):
 
 
 def fetch(ticker: str, *, start: str | None, end: str | None, auto_adjust: bool = True, yf: Any = None,
-          retries: int = 3, backoff_s: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> pd.DataFrame:
-    """Daily bars of ``ticker`` from ``start`` to ``end`` (ISO dates, both inclusive; None = unbounded).
+          retries: int = 3, backoff_s: float = 1.0, sleep: Callable[[float], None] = time.sleep,
+          interval: str = "1d", today: dt.date | None = None) -> pd.DataFrame:
+    """Bars of ``interval`` (``1d`` daily, ``1h``, ``5m``, ``1wk``...) of ``ticker`` from ``start`` to ``end`` (ISO
+    dates, both inclusive; None = unbounded; an intraday interval without ``start`` asks for all Yahoo keeps).
+    Intraday bars keep their local time of day. A ``start`` older than Yahoo keeps bars of ``interval``
+    (:data:`helpers.config.YAHOO_INTERVALS`: 7 days of 1m, 60 of 5m, 730 of 1h) is refused before any download.
 
     Returns the canonical prices frame (``open, high, low, close, volume``, float64, tz-naive ``date`` index,
     sorted by date). ``auto_adjust=True`` asks yfinance for split- and dividend-adjusted OHLC. Should an
@@ -84,11 +88,12 @@ def fetch(ticker: str, *, start: str | None, end: str | None, auto_adjust: bool 
     ``backoff_s * 2**k`` seconds before retry ``k`` (``sleep`` is injectable for tests), then raises
     :class:`NetworkError` or :class:`RateLimitError`. ``yf`` replaces the yfinance module (tests pass a fake).
     """
+    _check_interval_history(ticker, interval, start, today or dt.date.today())
     yf = _import_yfinance() if yf is None else yf
     attempts = 1 + max(0, int(retries))
     for attempt in range(attempts):
         try:
-            return _download_once(yf, ticker, start=start, end=end, auto_adjust=auto_adjust)
+            return _download_once(yf, ticker, start=start, end=end, auto_adjust=auto_adjust, interval=interval)
         except _TransientFailure as failure:
             if attempt + 1 < attempts:
                 wait = backoff_s * 2 ** attempt
@@ -104,20 +109,41 @@ def fetch(ticker: str, *, start: str | None, end: str | None, auto_adjust: bool 
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def provenance(auto_adjust: bool = True, yf: Any = None) -> str:
+def provenance(auto_adjust: bool = True, yf: Any = None, interval: str = "1d") -> str:
     """One line saying where the prices came from, for PriceData.meta and the report."""
     version = getattr(yf, "__version__", None) or _installed_version()
     adjusted = ("split- and dividend-adjusted OHLC" if auto_adjust else "prices as traded (not adjusted)")
-    return f"Yahoo Finance daily bars via yfinance {version} ({adjusted})"
+    bars = "daily" if interval == "1d" else interval
+    return f"Yahoo Finance {bars} bars via yfinance {version} ({adjusted})"
 
 
 # ---------------------------------------------------------------------- one download
-def _download_once(yf: Any, ticker: str, *, start: str | None, end: str | None, auto_adjust: bool) -> pd.DataFrame:
+def _check_interval_history(ticker: str, interval: str, start: str | None, today: dt.date) -> None:
+    """Refuse a start older than Yahoo keeps bars of ``interval``, naming the limit and what to do."""
+    from helpers.config import YAHOO_INTERVALS
+
+    if interval not in YAHOO_INTERVALS:
+        raise DataSourceError(f"yfinance has no interval {interval!r}: use one of {', '.join(YAHOO_INTERVALS)}")
+    days = YAHOO_INTERVALS[interval]
+    if days is None or start is None:
+        return
+    earliest = today - dt.timedelta(days=days - 1)
+    if dt.date.fromisoformat(str(start)[:10]) < earliest:
+        raise DataSourceError(f"yfinance keeps {interval} bars of {ticker} for the last {days} days only: start "
+                              f"{start} is before {earliest.isoformat()}; set start on or after it, leave it empty "
+                              f"(all that is kept), or pass a CSV of {interval} bars")
+
+
+def _download_once(yf: Any, ticker: str, *, start: str | None, end: str | None, auto_adjust: bool,
+                   interval: str = "1d") -> pd.DataFrame:
     """One ``yf.download`` call turned into the canonical frame, or a typed error / _TransientFailure."""
-    kwargs: dict[str, Any] = {"start": start, "end": _exclusive_end(end), "interval": "1d",
+    from helpers.config import YAHOO_INTERVALS
+
+    kwargs: dict[str, Any] = {"start": start, "end": _exclusive_end(end), "interval": interval,
                               "auto_adjust": auto_adjust, "progress": False}
     if start is None:
-        kwargs["period"] = "max"
+        days = YAHOO_INTERVALS.get(interval)
+        kwargs["period"] = "max" if days is None else f"{days}d"
     messages = _ErrorCapture()
     with messages, warnings.catch_warnings():
         # yfinance's own pandas deprecation warnings are not the user's to fix
@@ -172,9 +198,16 @@ def _to_canonical(raw: Any, ticker: str, auto_adjust: bool) -> pd.DataFrame | No
     index = pd.DatetimeIndex(frame.index)
     if index.tz is not None:
         index = index.tz_localize(None)  # keep the local wall-clock date: no shift across midnight
-    frame.index = index.normalize().as_unit("ns").rename("date")
+    frame.index = _dated_unless_intraday(index).as_unit("ns").rename("date")
     frame = frame.sort_index(kind="stable")
     return frame[[c for c in ("open", "high", "low", "close", "volume") if c in frame.columns]]
+
+
+def _dated_unless_intraday(index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Daily and longer bars dated at midnight; intraday bars (``1h``, ``5m``) keep their local time of day."""
+    from helpers.providers.csvfile import _dated_at_midnight_unless_intraday
+
+    return _dated_at_midnight_unless_intraday(index)
 
 
 def _flatten_columns(raw: pd.DataFrame, ticker: str) -> pd.DataFrame:
