@@ -73,6 +73,11 @@ OVERRIDE_FIELDS = ("cell", "units", "dropout", "learning_rate", "batch_size", "w
 
 # keras-tuner treats seed 0 as "no seed" and draws a random one; this stands in for 0 so runs still repeat.
 _SEED_FOR_ZERO = 2**31 - 1
+# Median stopping (Google Vizier's rule): from this epoch on, a trial whose best validation loss so far is
+# worse than the median of the earlier trials' best losses after as many epochs stops; at least this many
+# earlier trials must have finished for their median to mean anything.
+PRUNE_FROM_EPOCH = 3
+PRUNE_AFTER_TRIALS = 2
 
 
 # ---------------------------------------------------------------------- the search space
@@ -224,6 +229,9 @@ def _hypermodel_class() -> type:
             self.boundaries = boundaries
             self.n_features = len(input_columns_for(self.feature_columns, config.target))
             self.trials_fitted = 0   # trials trained in this process (a distributed worker reports it)
+            self.trials_pruned = 0   # of those, stopped by the median rule
+            self.curves: list[list[float]] = []      # validation-loss curves of this process's trials
+            self.last_stopped_at: int | None = None  # the epoch the median rule stopped the last trial at
             self._windows: dict[int, TuningWindows] = {}
 
         # ---------------------------------------------------------- space and model
@@ -266,10 +274,22 @@ def _hypermodel_class() -> type:
 
             keras-tuner passes ``epochs`` (Hyperband: also ``initial_epoch``), ``callbacks`` (its checkpoint
             and bookkeeping) and ``verbose`` through ``kwargs``. Early stopping on ``val_loss`` with
-            ``config.patience`` ends hopeless trials early.
+            ``config.patience`` ends trials that stopped improving; the median rule
+            (:func:`median_stop_threshold`) ends hopeless ones, worse than the earlier trials after as many
+            epochs, so a budget goes to promising settings (not with Hyperband, which budgets epochs itself).
+            Trials run one after another in a process, so which trial stops where is reproducible.
             """
             self.trials_fitted += 1
-            return self.fit_model(model, int(hp.get("window")), int(hp.get("batch_size")), **kwargs)
+            callbacks = list(kwargs.pop("callbacks", ()))
+            pruning = None
+            if self.config.tuner != "hyperband":
+                pruning = _median_stopping_class()(self.curves)
+                callbacks.append(pruning)
+            history = self.fit_model(model, int(hp.get("window")), int(hp.get("batch_size")), callbacks=callbacks,
+                                     **kwargs)
+            self.last_stopped_at = None if pruning is None else pruning.stopped_at
+            self.trials_pruned += self.last_stopped_at is not None
+            return history
 
         def fit_model(self, model: keras.Model, window: int, batch_size: int, *, epochs: int | None = None,
                       callbacks: Sequence[Any] = (), verbose: Any = 0, **kwargs: Any) -> Any:
@@ -285,6 +305,47 @@ def _hypermodel_class() -> type:
                              callbacks=[*callbacks, early], verbose=verbose, **kwargs)
 
     return StackedRNNHyperModel
+
+
+def median_stop_threshold(curves: Sequence[Sequence[float]], epochs_done: int) -> float | None:
+    """The loss a trial must beat after ``epochs_done`` epochs to go on: the median, over earlier trials'
+    validation-loss ``curves``, of each one's best loss within its first ``epochs_done`` epochs (a curve that
+    stopped earlier counts with its best). None while the rule does not apply yet (:data:`PRUNE_FROM_EPOCH`,
+    :data:`PRUNE_AFTER_TRIALS`)."""
+    finished = [c for c in curves if len(c) and np.isfinite(np.nanmin(c))]
+    if epochs_done < PRUNE_FROM_EPOCH or len(finished) < PRUNE_AFTER_TRIALS:
+        return None
+    return float(np.median([np.nanmin(c[:epochs_done]) for c in finished]))
+
+
+@functools.cache
+def _median_stopping_class() -> type:
+    """Define MedianStopping on first use (it subclasses keras.callbacks.Callback)."""
+    import keras
+
+    class MedianStopping(keras.callbacks.Callback):
+        """Stops a hopeless trial early: see :func:`median_stop_threshold`. ``curves`` are the earlier trials'
+        validation-loss curves (this trial's is appended when it ends); ``stopped_at`` is the epoch count at which
+        it stopped (None: it ran its budget or its patience out)."""
+
+        def __init__(self, curves: list[list[float]]):
+            super().__init__()
+            self.curves = curves
+            self.losses: list[float] = []
+            self.stopped_at: int | None = None
+
+        def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+            loss = float((logs or {}).get(OBJECTIVE, np.nan))
+            self.losses.append(loss)
+            threshold = median_stop_threshold(self.curves, len(self.losses))
+            if threshold is not None and not np.nanmin(self.losses) <= threshold:
+                self.stopped_at = len(self.losses)
+                self.model.stop_training = True
+
+        def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+            self.curves.append(list(self.losses))
+
+    return MedianStopping
 
 
 def _default_if_in(value: Any, allowed: Sequence[Any]) -> Any:
@@ -399,7 +460,8 @@ def _tuner_classes() -> dict[str, type]:
                 seconds = time.perf_counter() - self._trial_started.pop(trial.trial_id, time.perf_counter())
                 number = len(getattr(self.oracle, "trials", ())) or self._trials_ended   # a worker: its own
                 print(trial_line(trial, number, getattr(self.oracle, "max_trials", None), seconds,
-                                 self.oracle.get_best_trials()), flush=True)
+                                 self.oracle.get_best_trials(),
+                                 stopped_at=getattr(self.hypermodel, "last_stopped_at", None)), flush=True)
 
     class SearchTuner(NoTensorBoardHook, TrialLines, kt.Tuner):
         pass
@@ -411,9 +473,11 @@ def _tuner_classes() -> dict[str, type]:
     return {"plain": SearchTuner, "hyperband": HyperbandTuner}
 
 
-def trial_line(trial: Any, number: int, budget: int | None, seconds: float, best: Sequence[Any] = ()) -> str:
+def trial_line(trial: Any, number: int, budget: int | None, seconds: float, best: Sequence[Any] = (),
+               stopped_at: int | None = None) -> str:
     """The line a search prints when a trial ends: ``trial 3/10: cell gru, units [32], ... -> val_loss 0.4625
-    in 12 s (best so far 0.4598)``, or ``trial 3/10 failed in 2 s: <the error's last line>``."""
+    in 12 s (best so far 0.4598)``, or ``trial 3/10 failed in 2 s: <the error's last line>``; ``stopped_at``:
+    the epoch the median rule stopped it at."""
     where = f"trial {number}/{budget}" if budget else f"trial {number}"
     status = str(getattr(trial.status, "value", trial.status))
     if status != "COMPLETED" or trial.score is None:
@@ -421,6 +485,8 @@ def trial_line(trial: Any, number: int, budget: int | None, seconds: float, best
     settings = ", ".join(f"{k} {v if isinstance(v, str) else _short(v)}" for k, v in
                          overrides_from_hyperparameters(dict(trial.hyperparameters.values)).items())
     line = f"{where}: {settings} -> {OBJECTIVE} {trial.score:.4g} in {seconds:.0f} s"
+    if stopped_at is not None:
+        line += f", stopped after {stopped_at} epochs (worse than the median of earlier trials)"
     if best and best[0].score is not None:
         line += f" (best so far {best[0].score:.4g})"
     return line
@@ -453,6 +519,7 @@ class SearchResult:
     last_tuning_date: pd.Timestamp
     tuning_dir: Path = field(default_factory=Path)
     selection: dict[str, Any] = field(default_factory=dict)
+    trials_pruned: int = 0  # of the trials run here, stopped early by the median rule
 
     @property
     def completed(self) -> int:
@@ -476,8 +543,10 @@ class SearchResult:
     def summary(self) -> str:
         """Two or three plain sentences for a notebook or the command line."""
         stopped = ", stopped by the time limit" if self.stopped_by_time_limit else ""
+        pruned = (f", {self.trials_pruned} stopped early as worse than the median of earlier trials"
+                  if self.trials_pruned else "")
         lines = [f"{self.tuner} search: {len(self.trials)} trials ({self.completed} completed, {self.new_trials} "
-                 f"run now in {self.seconds:.0f} s{stopped}); the tuner saw rows up to "
+                 f"run now in {self.seconds:.0f} s{stopped}{pruned}); the tuner saw rows up to "
                  f"{iso_stamp(self.last_tuning_date)}, test targets start {iso_stamp(self.boundaries.test_start)}."]
         if self.best_val_loss is not None:
             lines.append(f"Best validation loss {self.best_val_loss:.6g} with {self.best_overrides}.")
@@ -508,6 +577,8 @@ def run_search(frame: pd.DataFrame, feature_columns: Sequence[str], config: RunC
     """
     from keras_tuner.src.distribute import utils as dist_utils
 
+    from helpers.fanout import alongside
+
     tuning_dir = Path(tuning_dir)
     tuning_dir.mkdir(parents=True, exist_ok=True)
     boundaries = tuning_boundaries(frame, config)
@@ -520,9 +591,17 @@ def run_search(frame: pd.DataFrame, feature_columns: Sequence[str], config: RunC
     role = ("chief" if dist_utils.is_chief_oracle() else "worker") if dist_utils.has_chief_oracle() else "single"
 
     finished_before = _finished_trial_ids(tuning_dir)
+    # The default config's yardstick run is independent of the trials: it trains in a second process while the
+    # search runs (a small recurrent network keeps about one core busy), unless a stored one still holds.
+    cached_default = _cached_default_loss(tuning_dir, _default_run_key(hypermodel, config))
+    needs_default = role != "worker" and cached_default is None
     started = time.perf_counter()
-    tuner.search(epochs=config.tune_epochs, verbose=verbose)
-    seconds = time.perf_counter() - started
+    with alongside(default_val_loss_of, tuning_frame, list(feature_columns), config, boundaries, str(tuning_dir),
+                   background=None if needs_default else False) as default_result:
+        tuner.search(epochs=config.tune_epochs, verbose=verbose)
+        seconds = time.perf_counter() - started
+        default_loss = None if role == "worker" else (cached_default if cached_default is not None
+                                                      else default_result())
     table = trials_table(tuning_dir)
     new_trials = len(_finished_trial_ids(tuning_dir) - finished_before)
     stopped = bool(getattr(tuner.oracle, "stopped_by_time_limit", False))
@@ -531,7 +610,6 @@ def run_search(frame: pd.DataFrame, feature_columns: Sequence[str], config: RunC
 
     best_hp, best_loss, selection = _best_trial(table, tuning_dir, hypermodel)
     default_overrides = {name: _json_value(getattr(config, name)) for name in OVERRIDE_FIELDS}
-    default_loss = None if role == "worker" else default_val_loss(hypermodel, config, tuning_dir, verbose=verbose)
     if role != "worker":
         drop_trial_checkpoints(tuning_dir)
     return SearchResult(
@@ -539,7 +617,7 @@ def run_search(frame: pd.DataFrame, feature_columns: Sequence[str], config: RunC
         best_overrides=None if best_hp is None else overrides_from_hyperparameters(best_hp),
         best_val_loss=best_loss, default_overrides=default_overrides, default_val_loss=default_loss,
         tuner=config.tuner, role=role, new_trials=new_trials, trials_run_here=hypermodel.trials_fitted,
-        seconds=seconds, stopped_by_time_limit=stopped,
+        seconds=seconds, stopped_by_time_limit=stopped, trials_pruned=hypermodel.trials_pruned,
         boundaries=boundaries, last_tuning_date=tuning_frame.index[-1], tuning_dir=tuning_dir, selection=selection)
 
 
@@ -605,26 +683,47 @@ def default_val_loss(hypermodel: Any, config: RunConfig, tuning_dir: str | Path,
     """
     import keras
 
-    from helpers.artifacts import data_fingerprint
-
-    key = {"overrides": {name: _json_value(getattr(config, name)) for name in OVERRIDE_FIELDS},
-           "tune_epochs": config.tune_epochs, "patience": config.patience, "seed": config.seed,
-           "target": config.target, "horizon": config.horizon, "scaler": config.scaler,
-           "feature_columns": list(hypermodel.feature_columns),
-           "data_fingerprint": data_fingerprint(hypermodel.frame)}
-    path = Path(tuning_dir) / DEFAULT_RUN_FILE
-    if path.exists():
-        stored = read_json(path)
-        if stored.get("key") == key and stored.get("val_loss") is not None:
-            return float(stored["val_loss"])
+    key = _default_run_key(hypermodel, config)
+    cached = _cached_default_loss(tuning_dir, key)
+    if cached is not None:
+        return cached
     keras.backend.clear_session()
     model = hypermodel.build_model(config.cell, config.units, config.dropout, config.learning_rate, config.window)
     history = hypermodel.fit_model(model, config.window, config.batch_size, epochs=config.tune_epochs,
                                    verbose=verbose)
     losses = [v for v in history.history.get(OBJECTIVE, []) if np.isfinite(v)]
     loss = float(min(losses)) if losses else float("nan")
-    atomic_write_json(path, {"key": key, "val_loss": loss, "epochs_run": len(history.history.get(OBJECTIVE, []))})
+    atomic_write_json(Path(tuning_dir) / DEFAULT_RUN_FILE,
+                      {"key": key, "val_loss": loss, "epochs_run": len(history.history.get(OBJECTIVE, []))})
     return loss
+
+
+def default_val_loss_of(tuning_frame: pd.DataFrame, feature_columns: Sequence[str], config: RunConfig,
+                        boundaries: TuningBoundaries, tuning_dir: str | Path) -> float:
+    """:func:`default_val_loss` from plain arguments, for a second process (the search's hypermodel class is
+    made at run time and does not travel between processes)."""
+    hypermodel = _hypermodel_class()(tuning_frame, feature_columns, config, boundaries)
+    return default_val_loss(hypermodel, config, tuning_dir)
+
+
+def _default_run_key(hypermodel: Any, config: RunConfig) -> dict[str, Any]:
+    """What the default run's loss depends on: a stored loss is reused only while all of it stays the same."""
+    from helpers.artifacts import data_fingerprint
+
+    return {"overrides": {name: _json_value(getattr(config, name)) for name in OVERRIDE_FIELDS},
+            "tune_epochs": config.tune_epochs, "patience": config.patience, "seed": config.seed,
+            "target": config.target, "horizon": config.horizon, "scaler": config.scaler,
+            "feature_columns": list(hypermodel.feature_columns),
+            "data_fingerprint": data_fingerprint(hypermodel.frame)}
+
+
+def _cached_default_loss(tuning_dir: str | Path, key: dict[str, Any]) -> float | None:
+    path = Path(tuning_dir) / DEFAULT_RUN_FILE
+    if path.exists():
+        stored = read_json(path)
+        if stored.get("key") == key and stored.get("val_loss") is not None:
+            return float(stored["val_loss"])
+    return None
 
 
 # ---------------------------------------------------------------------- reading the tuner's folder

@@ -380,3 +380,34 @@ def test_a_failed_trial_line_says_why():
         status, score, message = "FAILED", None, "Traceback ...\nValueError: window longer than the data"
 
     assert tune.trial_line(Failed(), 3, 10, 2.4) == "trial 3/10 failed in 2 s: ValueError: window longer than the data"
+
+
+# ---------------------------------------------------------------------- the median stopping rule
+def test_the_median_rule_waits_for_epochs_and_earlier_trials_then_takes_their_median_best_so_far():
+    curves = [[1.0, 0.9, 0.8, 0.7], [1.0, 0.95, 0.85], [1.2, 1.1, 1.0, 0.5]]
+    assert tune.median_stop_threshold(curves, tune.PRUNE_FROM_EPOCH - 1) is None
+    assert tune.median_stop_threshold(curves[:tune.PRUNE_AFTER_TRIALS - 1], 3) is None
+    assert tune.median_stop_threshold(curves, 3) == pytest.approx(0.85)      # bests after 3: 0.8, 0.85, 1.0
+    assert tune.median_stop_threshold(curves, 4) == pytest.approx(0.7)       # 0.7, 0.85 (ended at 3), 0.5
+
+
+def test_a_trial_worse_than_the_median_stops_and_a_promising_one_goes_on():
+    import keras
+
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    curves = [[1.0, 0.9, 0.8], [1.0, 0.95, 0.85]]
+
+    def run(losses):
+        callback = tune._median_stopping_class()(curves)
+        callback.set_model(model)
+        model.stop_training = False
+        for epoch, loss in enumerate(losses):
+            callback.on_epoch_end(epoch, {"val_loss": loss})
+            if model.stop_training:
+                break
+        callback.on_train_end()
+        return callback.stopped_at
+
+    assert run([1.1, 1.0, 0.95, 0.9]) == 3          # 0.95 > median 0.825 after three epochs
+    assert run([1.0, 0.85, 0.80, 0.79]) is None     # at or below the median: goes on
+    assert len(curves) == 4                          # each trial's curve joins the earlier ones
