@@ -7,7 +7,11 @@ from the generator's views inside its timing; plain ``fit`` gets arrays built be
 process, in the order A B B A ..., so contention and drift hit both sides alike.
 
 Reported: training samples per second of each (samples x epochs / fit seconds, validation passes included),
-and the ratio (project / plain; target >= 0.95). ``--with-deterministic-plain`` adds plain ``fit`` with
+and the ratio (project / plain; target >= 0.95). Beside them, the distance to the machine's limit: the useful
+arithmetic of ``train_model`` in GFLOP/s (:func:`lstm_forward_flops`: the gate products of every LSTM step and
+the head, x3 for a training sample's forward and backward pass, x1 for a validation sample) against one large
+float32 matrix product (``matmul``, 2048 x 2048, the same TensorFlow and threads) measured in the same run,
+as a fraction (target >= 0.40). ``--with-deterministic-plain`` adds plain ``fit`` with
 TensorFlow's op determinism switched on, to tell the cost of determinism from the cost of the feed.
 
     python benchmarks/bench_training.py
@@ -31,7 +35,42 @@ from helpers.config import RunConfig
 BENCH = "training"
 VARIANTS = ("train_model", "plain_fit")
 DETERMINISTIC_PLAIN = "plain_fit_deterministic"
+MATMUL = "matmul"
 RATIO_TARGET = 0.95
+FLOP_FRACTION_TARGET = 0.40
+MATMUL_SIZE = 2048
+BACKWARD_FACTOR = 3          # forward + backward of a training sample: about three forward passes
+
+
+def lstm_forward_flops(window: int, features: int, units: tuple[int, ...], horizon: int = 1) -> float:
+    """Useful floating-point operations of one forward pass of a stacked LSTM over one window.
+
+    Per layer and time step, the four gates multiply the input and the previous state by their weights:
+    ``2 x 4h x (d + h)`` operations (a multiply and an add per weight), d the layer's input size and h its
+    units; every layer runs all ``window`` steps. The Dense head adds ``2 x h_last x horizon``. Elementwise
+    gate work (sigmoids, tanh, the cell update) is left out: it is small beside the products and not what a
+    matrix unit measures.
+    """
+    flops, d = 0.0, int(features)
+    for h in units:
+        flops += window * 2 * 4 * h * (d + h)
+        d = h
+    return flops + 2 * d * horizon
+
+
+def measure_matmul(size: int = MATMUL_SIZE, repeats: int = 10) -> dict[str, Any]:
+    """GFLOP/s of a large float32 matrix product with TensorFlow's default threads (the best of ``repeats``)."""
+    import tensorflow as tf
+
+    a = tf.random.uniform((size, size), dtype=tf.float32, seed=1)
+    b = tf.random.uniform((size, size), dtype=tf.float32, seed=2)
+    tf.linalg.matmul(a, b).numpy()   # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        tf.linalg.matmul(a, b).numpy()
+        best = min(best, time.perf_counter() - started)
+    return {"variant": MATMUL, "size": size, "seconds_best": best, "gflops": 2 * size ** 3 / best / 1e9}
 
 
 def make_generator(rows: int, features: int, config: RunConfig, seed: int = 0):
@@ -92,7 +131,10 @@ def measure_variant(variant: str, rows: int, features: int, window: int = 60, un
     else:
         raise ValueError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS + (DETERMINISTIC_PLAIN,))}")
     call_s = time.perf_counter() - started
+    forward = lstm_forward_flops(window, windows.n_features, units, windows.horizon)
+    useful = forward * epochs_run * (BACKWARD_FACTOR * n_train + windows.n_samples("val"))
     return {
+        "useful_gflops_per_s": useful / fit_s / 1e9, "forward_flops_per_sample": forward,
         "variant": variant, "rows": rows, "features": features, "window": window, "units": list(units),
         "epochs": epochs, "epochs_run": epochs_run, "batch_size": batch_size, "train_samples": n_train,
         "val_samples": windows.n_samples("val"), "fit_s": fit_s, "call_s": call_s, "feed": feed,
@@ -109,13 +151,18 @@ def run_training_bench(rows: int = 20_000, features: int = 16, window: int = 60,
     variants = VARIANTS + ((DETERMINISTIC_PLAIN,) if with_deterministic_plain else ())
     argv = ["--rows", str(rows), "--features", str(features), "--window", str(window),
             "--units", ",".join(map(str, units)), "--epochs", str(epochs), "--batch-size", str(batch_size)]
-    runs = [common.run_worker(Path(__file__), ["--worker", variant, *argv])
-            for variant in common.interleaved_order(variants, cycles)]
+    runs = []
+    for variant in common.interleaved_order(variants, cycles):
+        runs.append(common.run_worker(Path(__file__), ["--worker", variant, *argv]))
+        if variant == "train_model":   # the machine's limit, measured next to each train_model run
+            runs.append(common.run_worker(Path(__file__), ["--worker", MATMUL]))
     return summarize(runs, load_before=load_before)
 
 
 def summarize(runs: list[dict[str, Any]], *, load_before: list[float] | None = None) -> dict[str, Any]:
     """The results row from the workers' measurements (in the order they ran)."""
+    matmuls = [r for r in runs if r["variant"] == MATMUL]
+    runs = [r for r in runs if r["variant"] != MATMUL]
     first = runs[0]
     variants = list(dict.fromkeys(r["variant"] for r in runs))
     by = {v: [r for r in runs if r["variant"] == v] for v in variants}
@@ -148,6 +195,16 @@ def summarize(runs: list[dict[str, Any]], *, load_before: list[float] | None = N
         det = [a["samples_per_s"] / b["samples_per_s"] for a, b in zip(by[DETERMINISTIC_PLAIN], by["plain_fit"])]
         numbers["ratio_deterministic_plain_over_plain_fit"] = common.median(det)
     targets = [common.target_check("samples/s ratio, train_model / plain fit", ratio, ">=", RATIO_TARGET)]
+    if matmuls:
+        useful = common.median([r["useful_gflops_per_s"] for r in by["train_model"]])
+        limit = common.median([r["gflops"] for r in matmuls])
+        numbers["forward_flops_per_sample"] = first["forward_flops_per_sample"]
+        numbers["train_model_useful_gflops_per_s"] = useful
+        numbers["matmul_gflops_per_s"] = limit
+        numbers["matmul_gflops_each_run"] = [round(r["gflops"], 1) for r in matmuls]
+        numbers["fraction_of_matmul"] = useful / limit
+        targets.append(common.target_check("useful FLOP/s of train_model / large-matmul FLOP/s", useful / limit,
+                                           ">=", FLOP_FRACTION_TARGET))
     notes = [
         "Samples per second = training samples x epochs / seconds inside fit (validation passes included, "
         "first-epoch graph tracing included on both sides); train_model's time also includes materialising "
@@ -156,6 +213,9 @@ def summarize(runs: list[dict[str, Any]], *, load_before: list[float] | None = N
         "neighbouring runs (the target is checked on their median). ratio_fastest_runs compares each side's "
         "fastest run, the least disturbed by other work. The CPU-time ratio (samples per CPU-second of the process) is less sensitive to "
         "other work sharing the machine, but blind to a loss of parallelism.",
+        f"Useful FLOP/s = forward FLOPs per window (2 x 4h x (d + h) per LSTM layer and step, plus the head) x "
+        f"({BACKWARD_FACTOR} x training samples + validation samples) x epochs / fit seconds; the limit is a "
+        f"{MATMUL_SIZE} x {MATMUL_SIZE} float32 matmul (best of 10) in its own process after each train_model run.",
     ]
     return common.make_row(BENCH, command=common.command_line(), numbers=numbers, targets=targets, notes=notes,
                            load_before=load_before)
@@ -173,13 +233,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--with-deterministic-plain", action="store_true",
                         help="also run plain fit with op determinism on (splits determinism from feed costs)")
     parser.add_argument("--no-record", action="store_true", help="print the row, leave results.json alone")
-    parser.add_argument("--worker", choices=VARIANTS + (DETERMINISTIC_PLAIN,), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=VARIANTS + (DETERMINISTIC_PLAIN, MATMUL), help=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     units = tuple(int(u) for u in args.units.split(",") if u.strip())
+    if args.worker == MATMUL:
+        print(json.dumps(measure_matmul()))
+        return 0
     if args.worker:
         print(json.dumps(measure_variant(args.worker, args.rows, args.features, args.window, units, args.epochs,
                                          args.batch_size)))

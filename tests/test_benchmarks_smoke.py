@@ -345,3 +345,30 @@ def test_run_all_records_a_failing_bench_and_runs_the_rest(tmp_path, monkeypatch
 def test_run_all_rejects_an_unknown_bench_name():
     with pytest.raises(SystemExit):
         run_all.build_parser().parse_args(["--only", "windowing,speed"])
+
+
+def test_lstm_forward_flops_counts_the_gate_products_of_every_layer_and_step():
+    # one layer, d=3 inputs, h=4 units, 10 steps: 10 x 2 x 16 x 7 = 2240, plus the head 2 x 4 x 1
+    assert bench_training.lstm_forward_flops(10, 3, (4,)) == 2240 + 8
+    # a second layer sees the first one's 4 units: 10 x 2 x 8 x (4 + 2) = 960 more, head 2 x 2
+    assert bench_training.lstm_forward_flops(10, 3, (4, 2)) == 2240 + 960 + 4
+
+
+def test_the_fraction_of_the_machines_limit_is_useful_over_matmul_flops():
+    def run(variant, rate):
+        return {"variant": variant, "rows": 10, "features": 1, "window": 2, "units": [64, 64], "epochs": 3,
+                "epochs_run": 3, "batch_size": 64, "train_samples": 7, "val_samples": 1, "fit_s": 1.0,
+                "call_s": 1.5, "feed": "arrays", "samples_per_s": rate, "cpu_s": 2.0, "samples_per_cpu_s": rate / 2,
+                "useful_gflops_per_s": rate / 10, "forward_flops_per_sample": 1.0}
+
+    matmul = {"variant": "matmul", "gflops": 50.0}
+    row = bench_training.summarize([run("train_model", 200.0), matmul, run("plain_fit", 100.0),
+                                    run("plain_fit", 100.0), run("train_model", 100.0), dict(matmul, gflops=30.0)])
+    assert row["numbers"]["fraction_of_matmul"] == pytest.approx(15.0 / 40.0)
+    assert row["targets"][1]["met"] is False and row["targets"][1]["value"] == pytest.approx(0.375)
+
+
+@pytest.mark.slow
+def test_the_matmul_reference_reports_gflops():
+    out = bench_training.measure_matmul(size=256, repeats=2)
+    assert out["gflops"] > 0 and out["size"] == 256
