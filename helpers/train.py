@@ -6,6 +6,7 @@ TensorFlow and switches TensorFlow to deterministic kernels, and shuffling is se
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -16,6 +17,22 @@ import tensorflow as tf
 from helpers.config import RunConfig
 from helpers.network import DEFAULT_MEMORY_BUDGET
 from helpers.windows import WindowGenerator
+
+
+class _NotRetracingAdvice:
+    """Drops TensorFlow's "N out of the last M calls ... triggered tf.function retracing" warning.
+
+    It advises authors of ``tf.function`` code; here it fires because every fit builds a new model (seeds,
+    cells, walk-forward parts, the tuning trials) and each model traces its own predict function, by design.
+    It filled notebook pages twice over (TensorFlow's handler and the notebook's). Other warnings pass.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+if not any(isinstance(f, _NotRetracingAdvice) for f in logging.getLogger("tensorflow").filters):
+    logging.getLogger("tensorflow").addFilter(_NotRetracingAdvice())
 
 
 def set_seed(seed: int) -> None:

@@ -107,3 +107,16 @@ def test_windows_beyond_the_memory_budget_are_streamed(windows):
     assert result.feed == "dataset"
     assert result.epochs_run == 1
     assert np.isfinite(result.history["val_loss"]).all()
+
+
+def test_tensorflows_retracing_advice_is_dropped_and_other_warnings_pass(caplog):
+    import logging
+
+    import helpers.train  # noqa: F401 - installs the filter
+
+    logger = logging.getLogger("tensorflow")
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        logger.warning("5 out of the last 9 calls to <function f> triggered tf.function retracing. Tracing is expensive")
+        logger.warning("a real warning")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == ["a real warning"]
