@@ -331,14 +331,15 @@ def evaluate_run(paths: RunPaths, config: RunConfig, *, replaced: dict[str, Any]
     The walk-forward refits are independent of the run's ensemble, so they train in a second process at the
     same time (:func:`helpers.fanout.alongside`; ``background=False`` keeps them in this process): a small
     recurrent network keeps about one core busy, and the machine has two. Each fit seeds itself, so the
-    numbers are the same either way. There the walk-forward's progress lines are printed by that process.
+    numbers are the same either way. There the walk-forward's progress lines are printed (and relayed here).
     """
     from helpers.fanout import alongside
 
     frame, columns = load_features(paths)
     if config.walk_forward_folds == 0:
         background = False
-    # The second process prints its own lines: a callable of this process cannot receive them there.
+    # In the second process the lines are printed there and relayed here: a callable of this process cannot
+    # travel there.
     walk_forward_progress = progress if background is False or progress is None else print_progress
     with alongside(walk_forward_evaluation, frame, columns, config, include_network=walk_forward_network,
                    verbose=verbose, progress=walk_forward_progress, background=background) as walk_forward_result:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import multiprocessing
+import io
 import os
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -51,8 +54,8 @@ def alongside(fn: Callable[..., Any], /, *args: Any, background: bool | None = N
 
     In a spawned process when ``background`` (default: when the machine has more than one core), so a
     training that keeps one core busy leaves the other to ``fn``; in this process, when the result is first
-    asked for, otherwise. ``fn`` and its arguments must be picklable (a module-level function). The process
-    is stopped, not waited for, when the block raises; if it ends without a result (it could not start, or
+    asked for, otherwise. ``fn`` and its arguments must be picklable (a module-level function); what it prints
+    is printed here as it comes. The process is stopped, not waited for, when the block raises; if it ends without a result (it could not start, or
     died), asking for the result raises :class:`BackgroundWorkFailed` saying so.
     """
     if background is None:
@@ -72,17 +75,20 @@ def alongside(fn: Callable[..., Any], /, *args: Any, background: bool | None = N
     process = context.Process(target=_send_result, args=(send, fn, args, kwargs), daemon=True)
     process.start()
     send.close()
+    outcome: list[tuple[bool, Any]] = []
+    relay = threading.Thread(target=_relay, args=(receive, outcome), daemon=True)
+    relay.start()
 
     def result() -> Any:
-        try:
-            ok, value = receive.recv()
-        except EOFError:
+        relay.join()
+        if not outcome:
             process.join()
             raise BackgroundWorkFailed(
                 f"{getattr(fn, '__name__', fn)} ran in a second process that ended without a result (exit code "
                 f"{process.exitcode}). A script that calls this must guard its top level with "
                 f"`if __name__ == \"__main__\":` (multiprocessing's spawn imports it again), or pass "
-                f"background=False to run it in this process.") from None
+                f"background=False to run it in this process.")
+        ok, value = outcome[0]
         if not ok:
             raise value
         return value
@@ -93,18 +99,52 @@ def alongside(fn: Callable[..., Any], /, *args: Any, background: bool | None = N
         if process.is_alive():
             process.terminate()
         process.join()
+        relay.join(timeout=5)
         receive.close()
+
+
+def _relay(receive: Any, outcome: list) -> None:
+    """The caller's side of :func:`alongside`: print what the second process prints (so its progress lines
+    land in the notebook cell, not the terminal the kernel started from), then keep its outcome."""
+    while True:
+        try:
+            kind, *payload = receive.recv()
+        except (EOFError, OSError):
+            return
+        if kind == "out":
+            sys.stdout.write(payload[0])
+            sys.stdout.flush()
+        else:
+            outcome.append((payload[0], payload[1]))
+            return
 
 
 class BackgroundWorkFailed(RuntimeError):
     """Work started by :func:`alongside` ended without a result."""
 
 
+class _PipeWriter(io.TextIOBase):
+    """The second process's stdout: each write goes to the caller as ``("out", text)``."""
+
+    def __init__(self, send: Any):
+        self._send = send
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if text:
+            self._send.send(("out", text))
+        return len(text)
+
+
 def _send_result(send: Any, fn: Callable[..., Any], args: tuple, kwargs: dict) -> None:
-    """The second process of :func:`alongside`: run ``fn`` and send ``(True, result)`` or ``(False, error)``."""
+    """The second process of :func:`alongside`: run ``fn`` with its printed output relayed, then send
+    ``("done", True, result)`` or ``("done", False, error)``."""
+    sys.stdout = _PipeWriter(send)
     try:
-        payload = (True, fn(*args, **kwargs))
+        payload = ("done", True, fn(*args, **kwargs))
     except Exception as err:  # handed to the parent, which raises it
-        payload = (False, err)
+        payload = ("done", False, err)
     send.send(payload)
     send.close()

@@ -52,3 +52,15 @@ def test_when_the_block_fails_the_second_process_is_stopped_not_waited_for():
         with alongside(_sleep, 120, background=True):
             raise RuntimeError("ensemble failed")
     assert time.perf_counter() - start < 60
+
+
+def _print_lines() -> int:
+    for i in range(3):
+        print(f"part {i + 1}/3 done", flush=True)
+    return 3
+
+
+def test_what_the_second_process_prints_is_printed_by_the_caller(capsys):
+    with alongside(_print_lines, background=True) as result:
+        assert result() == 3
+    assert capsys.readouterr().out.splitlines() == ["part 1/3 done", "part 2/3 done", "part 3/3 done"]
