@@ -452,14 +452,11 @@ def coverage_tables(model: Any, windows: WindowGenerator, n_samples: int, levels
                     residuals: np.ndarray | None, seed: int | None,
                     kinds: Sequence[str] = KINDS) -> dict[str, pd.DataFrame]:
     """How often each kind of band held the actual price on the test rows: ``{kind: band_coverage table}``."""
-    from helpers.predictive import predictive_price_samples
+    from helpers.predictive import price_samples_by_kind
 
-    out = {}
-    for kind in kinds:
-        samples = predictive_price_samples(model, windows, "test", n_samples, kind=kind, residuals=residuals,
-                                           seed=seed)
-        out[kind] = band_coverage(windows.actual_price("test"), quantile_bands(samples, levels))
-    return out
+    samples = price_samples_by_kind(model, windows, "test", n_samples, kinds=kinds, residuals=residuals, seed=seed)
+    return {kind: band_coverage(windows.actual_price("test"), quantile_bands(s, levels))
+            for kind, s in samples.items()}
 
 
 

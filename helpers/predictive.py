@@ -40,7 +40,7 @@ __all__ = [
     "KINDS", "MIN_PREDICTIVE_SAMPLES", "MIN_RESIDUALS", "MC_CHUNK_ROWS", "RISK_FILE", "HISTORICAL_WINDOW",
     "model_outputs", "reseed_dropout", "mc_dropout_samples", "point_prices",
     "log_residuals", "validation_residuals", "check_residuals", "draws_per_pass", "bootstrap_residuals",
-    "add_residuals", "residual_paths", "predictive_price_samples", "check_kind",
+    "add_residuals", "residual_paths", "predictive_price_samples", "price_samples_by_kind", "check_kind",
     "next_day_log_returns", "daily_log_returns", "last_training_target", "OneDayRisk", "one_day_risk",
     "risk_payload", "write_risk", "risk_from_run", "risk_sentence",
 ]
@@ -231,13 +231,29 @@ def predictive_price_samples(model: Any, windows: WindowGenerator, split: str, n
     ``n = n_samples * draws``. ``seed`` fixes both the dropout masks and the residual draws.
     """
     check_kind(kind)
+    return price_samples_by_kind(model, windows, split, n_samples, kinds=(kind,), residuals=residuals, seed=seed,
+                                 draws=draws)[kind]
+
+
+def price_samples_by_kind(model: Any, windows: WindowGenerator, split: str, n_samples: int, *,
+                          kinds: Sequence[str] = ("dropout", "predictive"), residuals: np.ndarray | None = None,
+                          seed: int | None = None, draws: int | None = None) -> dict[str, np.ndarray]:
+    """:func:`predictive_price_samples` of each of ``kinds`` from one set of Monte Carlo dropout passes: the
+    predictive samples are the dropout samples times bootstrapped residuals, so the passes (the costly part)
+    run once, and each kind is exactly what its own call gives."""
+    for kind in kinds:
+        check_kind(kind)
     scaled = mc_dropout_samples(model, windows.inputs(split), n_samples, seed=seed)
     dropout = windows.to_price(scaled, split)
-    if kind == "dropout":
-        return dropout
-    if residuals is None:
-        residuals = validation_residuals(model, windows)
-    return add_residuals(dropout, residuals, seed=seed, draws=draws)
+    out = {}
+    for kind in kinds:
+        if kind == "dropout":
+            out[kind] = dropout
+        else:
+            if residuals is None:
+                residuals = validation_residuals(model, windows)
+            out[kind] = add_residuals(dropout, residuals, seed=seed, draws=draws)
+    return out
 
 
 # ---------------------------------------------------------------------- one-day risk

@@ -275,3 +275,18 @@ def test_one_day_risk_refuses_samples_for_other_days(crash_run):
 def test_var_es_columns_are_risk_module_names(crash_risk):
     for frame in crash_risk.forecasts.values():
         assert {risk.var_column(0.95), risk.es_column(0.99)} <= set(frame.columns)
+
+
+def test_both_kinds_from_one_set_of_passes_equal_their_own_calls(walk):
+    """The predictive samples are the dropout samples times residuals: computing the passes once for both
+    kinds gives exactly what two calls give, on a network whose dropout makes every pass differ."""
+    from helpers.models import build_stacked_rnn
+
+    windows = walk["windows"]
+    model = build_stacked_rnn("lstm", (4,), 0.5, windows.horizon, windows.window, windows.n_features, seed=3)
+    both = pr.price_samples_by_kind(model, windows, "test", 6, seed=5)
+    assert list(both) == ["dropout", "predictive"]
+    for kind in ("dropout", "predictive"):
+        alone = pr.predictive_price_samples(model, windows, "test", 6, kind=kind, seed=5)
+        np.testing.assert_array_equal(both[kind], alone)
+    assert np.std(both["dropout"][:, 0, 0]) > 0          # the passes differ: dropout is live
