@@ -247,18 +247,31 @@ def verdict_sentence(model_name: str, theils_u: float, dm_p: float, spread: dict
     return sentence + "."
 
 
-def feature_importance(model, windows: WindowGenerator, *, n_repeats: int = 10, seed: int = 0) -> pd.DataFrame:
+def feature_importance(model, windows: WindowGenerator, *, n_repeats: int = 10, seed: int = 0,
+                       constant_output: bool = False) -> pd.DataFrame:
     """Permutation importance of each input on the test windows, with the persistence-relative view.
 
     Losses are in the model's scaled target units; persistence there means predicting no change (a log return
     of 0, scaled), so ``beats_persistence_without`` says whether the network still beats persistence when the
-    feature is shuffled.
+    feature is shuffled. ``constant_output``: the model's output does not depend on its inputs (a network
+    shrunk all the way to persistence), so no shuffle can change it: its one output on the test windows
+    (checked to be one) stands in for the shuffled passes, which would each give the same numbers at the cost
+    of a full pass over the test windows.
     """
     from helpers.train import predict
 
     x, y = windows.inputs("test"), windows.labels("test")
-    frame = explain.permutation_importance(lambda a: predict(model, a), x, y, windows.input_columns,
-                                           n_repeats=n_repeats, seed=seed)
+    if constant_output:
+        outputs = predict(model, x)
+        if not np.all(outputs == outputs[:1]):
+            raise ValueError("constant_output=True, but the model's outputs differ between test windows")
+
+        def predictor(a: np.ndarray) -> np.ndarray:
+            return np.broadcast_to(outputs[:1], (len(a), outputs.shape[1]))
+    else:
+        def predictor(a: np.ndarray) -> np.ndarray:
+            return predict(model, a)
+    frame = explain.permutation_importance(predictor, x, y, windows.input_columns, n_repeats=n_repeats, seed=seed)
     if windows.target == "log_return":
         no_change = windows.target_scaler_.transform(np.zeros((1, y.shape[1]))).ravel()
         persistence_loss = float(np.mean((y - no_change) ** 2))
@@ -403,7 +416,8 @@ def _evaluate(paths: RunPaths, config: RunConfig, frame: pd.DataFrame, columns: 
 
     started = time.perf_counter()
     repeats = 3 if config.mode == "quick" else 10
-    importance = feature_importance(network.model, windows, n_repeats=repeats, seed=config.seed)
+    importance = feature_importance(network.model, windows, n_repeats=repeats, seed=config.seed,
+                                    constant_output=report.shrink == 0)
     if progress is not None:
         progress(f"permutation importance ({len(columns)} features x {repeats} repeats): "
                  f"{time.perf_counter() - started:.0f} s")

@@ -200,3 +200,35 @@ def test_sentences_of_an_intraday_series_speak_of_bars_not_days():
     verdict = verdict_sentence("LSTM", 1.02, 0.41, unit="bar")
     assert "copying the last bar's price" in verdict and "yesterday" not in verdict
     assert "copying yesterday's price" in verdict_sentence("LSTM", 1.02, 0.41)
+
+
+def _importance_problem():
+    import keras
+
+    from helpers.windows import WindowGenerator
+
+    frame = synthetic_feature_frame(n=300, seed=4)
+    columns = [c for c in frame.columns if c != "close"]
+    windows = WindowGenerator(frame, columns, tiny_config())
+    inputs = keras.Input((windows.window, windows.n_features))
+    flat = keras.layers.Flatten()(inputs)
+    return windows, flat, inputs
+
+
+def test_a_model_at_persistence_gets_the_same_importance_without_the_shuffled_passes():
+    """Shrunk all the way to persistence, the network's output ignores its inputs: the short cut gives the
+    very numbers the shuffled passes give (zero increases), and refuses a model whose outputs do vary."""
+    import keras
+
+    from helpers.evaluate import feature_importance
+
+    windows, flat, inputs = _importance_problem()
+    constant = keras.layers.Dense(1, kernel_initializer="zeros", bias_initializer=keras.initializers.Constant(0.3))
+    model = keras.Model(inputs, constant(flat))
+    slow = feature_importance(model, windows, n_repeats=3, seed=1)
+    fast = feature_importance(model, windows, n_repeats=3, seed=1, constant_output=True)
+    pd.testing.assert_frame_equal(slow, fast)
+    assert (fast["mean"] == 0).all()
+    varying = keras.Model(inputs, keras.layers.Dense(1)(flat))
+    with pytest.raises(ValueError, match="outputs differ"):
+        feature_importance(varying, windows, n_repeats=3, seed=1, constant_output=True)
