@@ -285,10 +285,12 @@ def walk_forward_evaluation(frame: pd.DataFrame, feature_columns: list[str], con
                             include_network: bool = True, verbose: int = 0, progress: Progress = print_progress):
     """Rolling-origin evaluation of one-step forecasts over the folds of :func:`helpers.splits.walk_forward_folds`.
 
-    Every part of a fold refits from scratch on the rows before it, scalers refitted (as Darts does when it
-    retrains), with its plan from :func:`helpers.splits.fold_part_split`, so no fold ever trains or stops early
-    on its own test rows. The network is the same forecaster as the run's, with one seed to keep the time
-    bounded; baselines are refitted the same way. Origin ``i`` is frame row ``window - 1 + i``. ``progress``
+    Every part of a fold refits on the rows before it, scalers refitted (as Darts does when it retrains), with
+    its plan from :func:`helpers.splits.fold_part_split`, so no fold ever trains or stops early on its own test
+    rows. The network is the same forecaster as the run's, with one seed to keep the time bounded; each part
+    after the first starts from the previous part's weights (``warm_start``), which were trained on rows before
+    the previous part's test rows, so before this part's too: fewer epochs, no look-ahead. Baselines are
+    refitted the same way. Origin ``i`` is frame row ``window - 1 + i``. ``progress``
     gets one line per fold part (``walk-forward part 3/8 (fold 2): trained in 12 s``).
     """
     from helpers.network import NetworkForecaster
@@ -299,6 +301,7 @@ def walk_forward_evaluation(frame: pd.DataFrame, feature_columns: list[str], con
     n_origins = len(frame) - first - h
     n_folds = len({fold.fold for fold in folds})
     done = []
+    last_part: list = []   # the last part's last origin row and network: the next part starts from its weights
 
     def fit_predict(fold) -> dict[str, np.ndarray]:
         started = time.perf_counter()
@@ -310,8 +313,11 @@ def walk_forward_evaluation(frame: pd.DataFrame, feature_columns: list[str], con
             part = frame.iloc[part_rows]
             windows = WindowGenerator(part, feature_columns, config, plan=plan)
             network = NetworkForecaster(part, feature_columns, config, seeds=[config.seed])
-            network.fit_windows(windows, verbose=verbose)
+            if last_part and last_part[0] >= int(rows[0]):
+                raise ValueError("walk-forward parts must run in time order for a warm start")
+            network.fit_windows(windows, verbose=verbose, warm_start=last_part[1] if last_part else None)
             out["model"] = network.predict_at(part, rows - part_rows.start)[:, 0]
+            last_part[:] = [int(rows[-1]), network]
         done.append(fold)
         if progress is not None:
             progress(f"walk-forward part {len(done)}/{len(folds)} (fold {fold.fold + 1}/{n_folds}, "

@@ -199,11 +199,15 @@ class NetworkForecaster:
         self.manifest: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ fitting
-    def fit_windows(self, windows: Any, *, verbose: int = 0,
-                    memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET) -> "NetworkForecaster":
+    def fit_windows(self, windows: Any, *, verbose: int = 0, memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET,
+                    warm_start: "NetworkForecaster | None" = None) -> "NetworkForecaster":
         """Train the towers on ``windows``' training samples, stop each on its validation samples, fit the
         shrinkage on them, and keep the deployment model. Test samples are never read. Training windows are
-        materialised when they fit ``memory_budget_bytes``, else streamed from the view (``feed_``)."""
+        materialised when they fit ``memory_budget_bytes``, else streamed from the view (``feed_``).
+
+        ``warm_start``: a fitted forecaster of the same shape whose towers' weights are the starting point (and
+        epoch 0) instead of the persistence start: a walk-forward refit continuing from the previous part. The
+        caller vouches that it was trained on rows before this fit's test rows."""
         import keras
 
         from helpers.models import build_seed_ensemble
@@ -216,6 +220,11 @@ class NetworkForecaster:
                                      windows.n_features, self.seeds, output=output_kind(windows.target),
                                      start=start)
         compile_model(towers, config.learning_rate, windows.target)
+        if warm_start is not None:
+            previous = warm_start.towers_weights()
+            if [w.shape for w in previous] != [w.shape for w in towers.get_weights()]:
+                raise ValueError("warm_start has another shape (cell, units, window, features or seeds) than this fit")
+            towers.set_weights(previous)
         # The validation rows are used twice, so they are halved: the first half stops each tower, the second
         # (closer to the test period, unseen by the stopping) decides how far to trust the departure.
         x_all, y_all = np.ascontiguousarray(windows.inputs("val")), windows.labels("val")
@@ -249,6 +258,7 @@ class NetworkForecaster:
         if start is not None:
             val_loss["persistence"] = loss(np.broadcast_to(start, mean.shape))
         self.model = deployment_model(towers, self.seeds, shrink, start, windows.target)
+        self._towers = towers
         self.preprocessor = pre
         self.validation_residuals_ = self._validation_residuals(windows)
         curves = {k: [float(v) for v in vals] for k, vals in history.history.items()}
@@ -256,6 +266,12 @@ class NetworkForecaster:
                                       best_epochs=dict(selection.best_epoch), shrink=shrink, val_loss=val_loss,
                                       epochs_run=len(curves.get("loss", [])), seconds=seconds)
         return self
+
+    def towers_weights(self) -> list[np.ndarray]:
+        """The trained towers' weights (each tower at its selected epoch), for a warm start."""
+        if getattr(self, "_towers", None) is None:
+            raise ValueError("towers_weights needs a forecaster fitted in this process (fit or fit_windows)")
+        return self._towers.get_weights()
 
     def fit(self, close: pd.Series, train_end: int, *, verbose: int = 0) -> "NetworkForecaster":
         """The baselines' surface: learn from rows ``0..train_end-1`` of the feature frame only (training and

@@ -232,3 +232,40 @@ def test_a_model_at_persistence_gets_the_same_importance_without_the_shuffled_pa
     varying = keras.Model(inputs, keras.layers.Dense(1)(flat))
     with pytest.raises(ValueError, match="outputs differ"):
         feature_importance(varying, windows, n_repeats=3, seed=1, constant_output=True)
+
+
+@pytest.mark.slow
+def test_warm_started_walk_forward_parts_never_see_rows_after_their_own_origins(monkeypatch):
+    """Each part starts from the previous part's weights. Perturbing every row after a part's last origin
+    (prices and features) leaves that part's forecasts, and every earlier part's, exactly as they were: no
+    weights trained on later rows reach them."""
+    import helpers.evaluate as evaluate_module
+    from helpers.backtest import walk_forward
+
+    def recording(folds, fit_predict, actual, previous):
+        forecasts = []
+
+        def record(fold):
+            out = fit_predict(fold)
+            forecasts.append(out["model"])
+            return out
+
+        result = walk_forward(folds, record, actual, previous)
+        result.model_forecasts = forecasts
+        return result
+
+    monkeypatch.setattr(evaluate_module, "walk_forward", recording)
+    frame = synthetic_feature_frame(n=420, seed=3)
+    columns = [c for c in frame.columns if c != "close"]
+    config = tiny_config(walk_forward_folds=1, retrain_every=50)
+    base = walk_forward_evaluation(frame, columns, config, progress=None)
+    assert len(base.folds) >= 3
+    second = base.folds[1]
+    cut = config.window - 1 + second.test.stop     # frame rows after the second part's last origin
+    perturbed = frame.copy()
+    scale = np.random.default_rng(0).uniform(0.5, 1.5, perturbed.iloc[cut:].shape)
+    perturbed.iloc[cut:, :] = perturbed.iloc[cut:, :].to_numpy() * scale
+    other = walk_forward_evaluation(perturbed, columns, config, progress=None)
+    for part in (0, 1):
+        np.testing.assert_array_equal(base.model_forecasts[part], other.model_forecasts[part])
+    assert not np.array_equal(base.model_forecasts[2], other.model_forecasts[2])
