@@ -416,8 +416,8 @@ def _evaluate(paths: RunPaths, config: RunConfig, frame: pd.DataFrame, columns: 
 
     name = f"{CELL_NAMES[config.cell]} ({config.seeds}-seed ensemble)" if config.seeds > 1 else CELL_NAMES[config.cell]
     out["verdict"] = verdict_sentence(name, out["theils_u"], out["diebold_mariano"]["p_value"], spread, unit=unit)
-    out["rows"] = {"test": int(len(dates)), "first_test_date": iso_stamp(dates[0]),
-                   "last_test_date": iso_stamp(dates[-1])}
+    out["rows"] = {"test": int(len(dates)), "first_test_date": iso_stamp(dates[0], dates),
+                   "last_test_date": iso_stamp(dates[-1], dates)}
     out["config"] = config.to_dict()
 
     predictions = pd.DataFrame({"date": dates.strftime(stamp_format(dates)), "actual": actual[:, 0]})

@@ -95,8 +95,8 @@ def validation_scores(windows: WindowGenerator, model: Any, *, split: str = "val
     return {
         "split": split,
         "samples": int(len(actual)),
-        "first_date": iso_stamp(dates[0]),
-        "last_date": iso_stamp(dates[-1]),
+        "first_date": iso_stamp(dates[0], dates),
+        "last_date": iso_stamp(dates[-1], dates),
         **score_against_persistence(actual[:, 0], forecast[:, 0], persistence[:, 0]),
         "rmse_by_step": [float(v) for v in by_step["model"]],
         "persistence_rmse_by_step": [float(v) for v in by_step["persistence"]],
@@ -167,8 +167,8 @@ def comparison_record(table: pd.DataFrame, windows: WindowGenerator, config: Run
     return {
         "split": "val",
         "samples": windows.n_samples("val"),
-        "first_date": iso_stamp(dates[0]),
-        "last_date": iso_stamp(dates[-1]),
+        "first_date": iso_stamp(dates[0], dates),
+        "last_date": iso_stamp(dates[-1], dates),
         "units_of_rmse": "price",
         "budget": {"target": windows.target, "window": windows.window, "horizon": windows.horizon,
                    "units": list(config.units), "dropout": config.dropout, "epochs": config.epochs,
@@ -266,7 +266,7 @@ class PitfallComparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON: the validation rows, and per model its scores and lag diagnostic."""
-        return {"first_date": iso_stamp(self.dates[0]), "last_date": iso_stamp(self.dates[-1]),
+        return {"first_date": iso_stamp(self.dates[0], self.dates), "last_date": iso_stamp(self.dates[-1], self.dates),
                 "samples": int(len(self.dates)),
                 "models": {label: {"scores": self.scores[label], "lag_diagnostic": self.lags[label],
                                    "checks": self.checks[label]}

@@ -133,7 +133,8 @@ def drawdown(close: pd.Series, max_points: int = 1500, title: str = "Drawdown") 
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=thinned.index, y=thinned["drawdown"], mode="lines", name="drawdown",
                              fill="tozeroy", line=dict(color=PALETTE[3], width=1), fillcolor="rgba(214,39,40,0.25)"))
-    fig.add_annotation(x=trough, y=worst, text=f"max drawdown {worst:.1%}<br>peak {_day(peak)}, trough {_day(trough)}",
+    fig.add_annotation(x=trough, y=worst, text=f"max drawdown {worst:.1%}<br>peak {_day(peak, series.index)}, "
+                            f"trough {_day(trough, series.index)}",
                        showarrow=True, arrowhead=2, ax=60, ay=30, bgcolor="white")
     fig.update_yaxes(title_text="below running peak", tickformat=".0%", range=[1.35 * min(worst, -0.01), 0.02])
     return _finish(fig, f"{title}: worst {worst:.1%}{note}")
@@ -638,8 +639,11 @@ def _band_label(level: str) -> str:
     return f"{value:.0%}" if value <= 1 else f"{value:g}%"
 
 
-def _day(label: Any) -> str:
-    return label.strftime("%Y-%m-%d") if hasattr(label, "strftime") else str(label)
+def _day(label: Any, of: Any = None) -> str:
+    """A bar's date, with its time of day when the series ``of`` is intraday."""
+    from helpers.frequency import iso_stamp
+
+    return iso_stamp(label, of) if isinstance(label, (pd.Timestamp, np.datetime64)) else str(label)
 
 
 def _cell_text(value: Any) -> str:
@@ -648,5 +652,7 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%d")
+        from helpers.frequency import iso_stamp   # a date, or a timestamp with its time of day
+
+        return iso_stamp(value)
     return "" if value is None else str(value)

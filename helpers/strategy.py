@@ -111,8 +111,8 @@ class StrategyResult:
         return {
             "mode": self.mode, "cost_bps": self.cost_bps, "periods_per_year": self.periods_per_year,
             "n_days": int(len(self.equity)),
-            "start": iso_stamp(dates.iloc[0]),
-            "end": iso_stamp(dates.iloc[-1]),
+            "start": iso_stamp(dates.iloc[0], dates),
+            "end": iso_stamp(dates.iloc[-1], dates),
             "strategy": self.strategy, "buy_and_hold": self.buy_and_hold, "disclaimer": self.disclaimer,
             **({"against_chance": {**self.chance.to_dict(), "sentence": chance_sentence(self)}}
                if self.chance is not None else {}),

@@ -72,7 +72,7 @@ def five_minute(tmp_path_factory) -> RunPaths:
     return run(tmp_path_factory, "xyz_5m", "XYZ", five_minute_stamps())
 
 
-SPANS = {"hourly": ("2024-01-01", "2024-02-07 11:00:00"),          # midnight is written as the date alone
+SPANS = {"hourly": ("2024-01-01 00:00:00", "2024-02-07 11:00:00"),   # an intraday midnight keeps its time
          "five_minute": ("2024-01-02 09:30:00", "2024-01-17 15:55:00")}
 CASES = [("hourly", hourly_stamps, "hourly", "1h", "24/7", 24, 24 * 365),
          ("five_minute", five_minute_stamps, "5-minute", "5min", "sessions", 78, 252 * 78)]
