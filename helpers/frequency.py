@@ -215,6 +215,16 @@ def has_time_of_day(*stamps: Any) -> bool:
     return False
 
 
+def bar_kind(dates: Any) -> str:
+    """``daily``, ``weekly``, ``monthly``, ``hourly``, ``5-minute``... for a series at ``dates``, for titles such
+    as "daily prices" or "hourly returns"; ``""`` when they cannot tell (not timestamps, too few, irregular)."""
+    try:
+        name = infer_frequency(pd.DatetimeIndex(dates)).name
+    except (TypeError, ValueError):      # FrequencyError is a ValueError
+        return ""
+    return "daily" if name == "business-daily" else name
+
+
 def stamp_format(*stamps: pd.DatetimeIndex | pd.Series) -> str:
     """The strftime pattern that keeps every one of ``stamps``: ``%Y-%m-%d`` when all fall at midnight (daily
     bars), else with the time of day, so intraday bars stay distinct in every CSV and JSON file (the midnight

@@ -200,3 +200,16 @@ def test_sentences_of_an_intraday_series_speak_of_bars_not_days():
     verdict = verdict_sentence("LSTM", 1.02, 0.41, unit="bar")
     assert "copying the last bar's price" in verdict and "yesterday" not in verdict
     assert "copying yesterday's price" in verdict_sentence("LSTM", 1.02, 0.41)
+
+
+def test_the_directional_accuracy_line_counts_the_series_bars():
+    from helpers.evaluate import directional_accuracy_line
+
+    called = {"test": {"model": {"directional_accuracy": 0.54}}, "directional_accuracy_ci": [0.5, 0.58],
+              "directional_accuracy_n": 400, "directional_accuracy_p_value": 0.11}
+    assert directional_accuracy_line(called).endswith("on 400 days")            # older metrics: daily
+    assert directional_accuracy_line({**called, "direction": {"unit": "bar"}}).endswith("on 400 bars")
+    assert directional_accuracy_line({**called, "direction": {"unit": "week"}}).endswith("on 400 weeks")
+    stayed = {"test": {"model": {"directional_accuracy": None}}, "directional_accuracy_n": 0,
+              "direction": {"unit": "bar"}}
+    assert "every test bar" in directional_accuracy_line(stayed) and "day" not in directional_accuracy_line(stayed)

@@ -369,3 +369,13 @@ def test_an_hourly_model_refuses_five_minute_bars_and_takes_its_own():
     with pytest.raises(DateGapError, match=r"5-minute bars.*trained on hourly bars, 24/7 \(step 1h\)"):
         check_no_date_gaps(pd.date_range("2024-03-01", periods=300, freq="5min"), None, label="x", frequency=model)
     check_no_date_gaps(pd.date_range("2024-03-01", periods=100, freq="h"), None, label="x", frequency=model)
+
+
+def test_bar_kind_names_the_bars_for_titles():
+    from helpers.frequency import bar_kind
+
+    assert bar_kind(pd.bdate_range("2024-01-01", periods=30)) == "daily"
+    assert bar_kind(pd.date_range("2024-01-01", periods=30, freq="h")) == "hourly"
+    assert bar_kind(pd.date_range("2024-01-01", periods=30, freq="5min")) == "5-minute"
+    assert bar_kind(pd.date_range("2020-01-03", periods=30, freq="W-FRI")) == "weekly"
+    assert bar_kind(pd.bdate_range("2024-01-01", periods=3)) == "" and bar_kind(None) == ""
