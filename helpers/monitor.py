@@ -65,7 +65,7 @@ class MonitorReport:
         d = self.drift
         if d.get("p_value") is not None:
             lines.append(f"Recent returns vs the training period: KS statistic {d['ks_statistic']:.3f}, "
-                         f"p = {d['p_value']:.3g} ({d['n_recent']} recent vs {d['n_train']} training days).")
+                         f"p = {d['p_value']:.3g} ({d['n_recent']} recent vs {d['n_train']} training returns).")
         if self.retrain_signal:
             lines.append("Retrain signal: YES. " + " ".join(self.reasons))
         else:

@@ -348,7 +348,7 @@ def risk_payload(result: OneDayRisk, **about: Any) -> dict[str, Any]:
     level) and ``exceedance_dates``. Extra keyword arguments are added to ``about``."""
     return {
         "about": {**result.about, **about},
-        "losses": "log returns, losses positive: VaR 0.02 = the day's log return should not fall below -0.02",
+        "losses": "log returns, losses positive: VaR 0.02 = the bar's log return should not fall below -0.02",
         "table": result.table.to_dict(orient="records"),
         "exceedance_dates": result.exceedance_dates(),
     }

@@ -79,7 +79,7 @@ class ChanceYardstick:
             finite = values[np.isfinite(values)]
             return {f"q{q}": (float(np.quantile(finite, q / 100)) if finite.size else None) for q in (5, 50, 95)}
 
-        return {"method": "random timing: the strategy's positions against the days' returns in random order",
+        return {"method": "random timing: the strategy's positions against the test returns in random order",
                 "n_draws": self.n_draws, "seed": self.seed, "alpha": self.alpha,
                 "p_total_return": self.p_total_return,
                 "p_sharpe": None if math.isnan(self.p_sharpe) else self.p_sharpe,

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.config import RunConfig
+from helpers.frequency import bar_word
 from helpers.preprocess import (  # noqa: F401  (re-exported: the names callers know from here)
     TARGET_FORMULAS,
     Preprocessor,
@@ -254,8 +255,9 @@ class WindowGenerator:
                 fig.add_trace(go.Scatter(x=self.dates[t + 1: hi + 1], y=forecast[i, :steps], mode="markers",
                                          name="predictions", legendgroup="predictions", showlegend=first,
                                          marker=dict(color="#ff7f0e", size=10, symbol="x")), row=row, col=1)
+        unit = bar_word(self.dates)   # day, week, or bar for intraday series
         fig.update_layout(
-            title=f"{self.window} input days -> {self.horizon} target day(s), target {self.target!r}",
+            title=f"{self.window} input {unit}s -> {self.horizon} target {unit}(s), target {self.target!r}",
             height=240 * len(picks) + 80, template="plotly_white")
         fig.update_yaxes(title_text="price")
         return fig
