@@ -468,7 +468,8 @@ def _covering_cache(cache: PriceCache, config: RunConfig, chain: SourceLog, *, f
         return None
     rows, frame, meta, data_path = best
     chain.warn(f"{failed} unreachable: using cached {data_path.name} fetched {meta.get('fetched_at')} "
-               f"({rows} rows {_iso(frame.index.min(), frame.index)}..{_iso(frame.index.max(), frame.index)}; requested "
+               f"({rows} rows {_iso(frame.index.min(), frame.index)}..{_iso(frame.index.max(), frame.index)}; "
+               f"requested "
                f"{config.start or 'the beginning'}..{config.end or 'the latest'}); it may be out of date")
     return _Delivery(frame=frame, source=meta.get("source", "cache"),
                      provenance=f"{meta.get('provenance', '')}; read from cache {data_path.name} (network down)",

@@ -179,7 +179,8 @@ def _check_prices(prices: pd.DataFrame) -> None:
     close = prices["close"]
     if close.isna().any() or (close <= 0).any():
         bad = prices.index[close.isna() | (close <= 0)][0]
-        raise ValueError(f"close must be positive and present on every row; first bad row is {iso_stamp(bad, prices.index)}: "
+        raise ValueError(f"close must be positive and present on every row; first bad row is "
+                         f"{iso_stamp(bad, prices.index)}: "
                          "clean the prices with helpers.validation.clean_prices first")
 
 

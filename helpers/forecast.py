@@ -174,7 +174,8 @@ def _recursive_engine(model: Any, spec: Preprocessor, histories: Sequence[pd.Dat
     ``(paths, steps)``: log returns added to each step's forecast before it is recorded and fed back.
     """
     if not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a whole number of bars ahead (trading days for daily data) >= 1, got {steps!r}")
+        raise ValueError(f"steps must be a whole number of bars ahead (trading days for daily data) >= 1, "
+                         f"got {steps!r}")
     if log_noise is not None and np.shape(log_noise) != (len(histories), int(steps)):
         raise ValueError(f"log_noise must be (paths, steps) = ({len(histories)}, {steps}), "
                          f"got {np.shape(log_noise)}")

@@ -292,7 +292,8 @@ def _refuse_mixed(stamps: pd.DatetimeIndex, buckets: pd.TimedeltaIndex, step: pd
             parts[-1] = (parts[-1][0], b, s)
         else:
             parts.append((a, b, s))
-    where = "; ".join(f"{_iso(stamps[a], stamps)}..{_iso(stamps[b], stamps)} mostly {step_text(s)}" for a, b, s in parts)
+    where = "; ".join(f"{_iso(stamps[a], stamps)}..{_iso(stamps[b], stamps)} mostly {step_text(s)}"
+                      for a, b, s in parts)
     raise FrequencyError(f"the series mixes bar frequencies ({where}; steps found: {_found_text(found)}); pass "
                          "bars of one size throughout, e.g. resample to daily closes")
 

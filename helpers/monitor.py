@@ -258,10 +258,10 @@ def retrain_if_needed(run_dir: str | Path, prices: str | Path | pd.DataFrame, *,
     first_holdout = frame.index[n - int(holdout)]
     protected = pd.Timestamp(old_manifest["split"]["test_start"])
     if first_holdout < protected:
-        stamp = lambda when: iso_stamp(when, frame.index)   # noqa: E731
-        raise ValueError(f"the held-out rows start {stamp(first_holdout)}, before the current model's test period "
-                         f"({stamp(protected)}), so it may have been tuned on them: give prices that extend at "
-                         f"least {holdout} rows past {stamp(protected)}, or a smaller holdout")
+        start, test = iso_stamp(first_holdout, frame.index), iso_stamp(protected, frame.index)
+        raise ValueError(f"the held-out rows start {start}, before the current model's test period "
+                         f"({test}), so it may have been tuned on them: give prices that extend at "
+                         f"least {holdout} rows past {test}, or a smaller holdout")
 
     windows = WindowGenerator(frame, columns, config, window=old_pre.window, horizon=old_pre.horizon, plan=plan)
     new = NetworkForecaster.of((trainer or _default_trainer)(windows, config), windows)
@@ -270,7 +270,8 @@ def retrain_if_needed(run_dir: str | Path, prices: str | Path | pd.DataFrame, *,
     scores["promoted"] = bool(promoted)
 
     last_train = windows.dates[windows.plan.val.stop - 1 + windows.horizon]
-    new_dir = unique_run_dir(paths.root, f"model-{iso_stamp(last_train, windows.dates).replace(' ', 'T').replace(':', '')}")
+    stamp = iso_stamp(last_train, windows.dates).replace(" ", "T").replace(":", "")
+    new_dir = unique_run_dir(paths.root, f"model-{stamp}")
     manifest = build_manifest(config, windows, columns, new,
                               data_meta={"retrained_from": old_dir.name, "rows": len(cleaned)},
                               tuning=old_manifest.get("tuning"))

@@ -534,6 +534,7 @@ def var_backtest(dates: Sequence[Any], returns: Sequence[float], var: Mapping[st
     if not 0 < level < 1:
         raise ValueError(f"level = {level!r}: pass the VaR confidence as a fraction, e.g. 0.95")
     realized = _same_length(returns, dates, "returns")
+    unit = _bar_word(dates)
     x = np.asarray(_x(dates))
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=realized, mode="lines", name="return", line=dict(color="#9a9a9a", width=1)))
@@ -547,7 +548,7 @@ def var_backtest(dates: Sequence[Any], returns: Sequence[float], var: Mapping[st
         valid = np.isfinite(threshold) & np.isfinite(realized)
         hits = valid & (realized < threshold)
         fig.add_trace(go.Scatter(x=x[hits], y=realized[hits], mode="markers", marker=dict(color=color, size=7,
-                                 symbol="x"), name=f"{name}: {int(hits.sum())} of {int(valid.sum())} {_bar_word(dates)}s "
+                                 symbol="x"), name=f"{name}: {int(hits.sum())} of {int(valid.sum())} {unit}s "
                                                    f"(expected {(1 - level) * valid.sum():.0f})"))
     fig.update_yaxes(title_text="return", tickformat=".1%")
     return _finish(fig, title or f"Value-at-Risk {level:.0%} backtest")

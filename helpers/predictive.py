@@ -319,8 +319,8 @@ def one_day_risk(close: pd.Series, test_dates: pd.DatetimeIndex, model_log_retur
     returns = daily_log_returns(close)
     missing = test_dates.difference(returns.index)
     if len(missing):
-        raise ValueError(f"test bar {iso_stamp(missing[0], test_dates)} has no return in close: pass the close series the "
-                         "windows were built from")
+        raise ValueError(f"test bar {iso_stamp(missing[0], test_dates)} has no return in close: pass the close "
+                         "series the windows were built from")
     train_end = int((returns.index <= pd.Timestamp(train_end_date)).sum())
     if train_end < risk.MIN_GARCH_TRAIN:
         raise ValueError(f"only {train_end} training returns up to {iso_stamp(train_end_date, test_dates)}; GARCH "

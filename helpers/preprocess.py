@@ -148,7 +148,8 @@ class Preprocessor:
         bad = ~np.isfinite(x)
         if bad.any():
             row, col = np.argwhere(bad)[0]
-            raise ValueError(f"feature {self.input_columns[col]!r} is NaN or infinite on {_iso(frame.index[row], frame.index)} "
+            raise ValueError(f"feature {self.input_columns[col]!r} is NaN or infinite on "
+                             f"{_iso(frame.index[row], frame.index)} "
                              f"({int(bad.sum())} bad values in all); drop warm-up rows or clean the prices first")
         return x
 
