@@ -115,7 +115,7 @@ def check_no_date_gaps(dates: pd.DatetimeIndex, calendar: dict[str, Any] | None,
         before, after, size = gaps[0]
         raise DateGapError(f"{label} has {len(gaps)} gap(s) between dates wider than the model's "
                            f"{calendar['kind']} calendar allows (at most {calendar['max_gap']} {calendar['unit']}); "
-                           f"the first: {_iso(before)} -> {_iso(after)} = {size} {calendar['unit']}. "
+                           f"the first: {_iso(before, dates)} -> {_iso(after, dates)} = {size} {calendar['unit']}. "
                            "Fill the missing days or pass data without holes")
 
 
@@ -141,8 +141,8 @@ def build_manifest(config: RunConfig, windows: WindowGenerator, feature_columns:
     last_train_target_row = train.stop - 1 + windows.horizon
     training = {
         "samples": len(train),
-        "first_origin": _iso(dates[train.start]), "last_origin": _iso(dates[train.stop - 1]),
-        "first_target": _iso(dates[train.start + 1]), "last_target": _iso(dates[last_train_target_row]),
+        "first_origin": _iso(dates[train.start], dates), "last_origin": _iso(dates[train.stop - 1], dates),
+        "first_target": _iso(dates[train.start + 1], dates), "last_target": _iso(dates[last_train_target_row], dates),
     }
     manifest: dict[str, Any] = {
         "format_version": MODEL_FORMAT_VERSION,
@@ -162,7 +162,7 @@ def build_manifest(config: RunConfig, windows: WindowGenerator, feature_columns:
             "fingerprint": data_fingerprint(windows.frame),
             "train_fingerprint": data_fingerprint(windows.frame.iloc[: last_train_target_row + 1]),
             "columns": [str(c) for c in windows.frame.columns],
-            "rows": len(windows.frame), "first_date": _iso(dates[0]), "last_date": _iso(dates[-1]),
+            "rows": len(windows.frame), "first_date": _iso(dates[0], dates), "last_date": _iso(dates[-1], dates),
             "meta": data_meta,
         },
         "calendar": series_calendar(dates),
@@ -375,7 +375,7 @@ def _file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _iso(when: Any) -> str | None:
+def _iso(when: Any, of: Any = None) -> str | None:
     from helpers.frequency import iso_stamp   # dates, with the time of day of intraday bars
 
-    return iso_stamp(when)
+    return iso_stamp(when, of)

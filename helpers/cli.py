@@ -217,15 +217,16 @@ def handle_list(args: argparse.Namespace) -> int:
 
 def add_predict_command(subparsers: Any) -> None:
     parser = subparsers.add_parser("predict", help="forecast ahead of new prices with a saved model",
-                                   description="Forecast the next trading days of a CSV of prices with a saved "
-                                               "model (recursive for a one-step model, direct otherwise), with "
-                                               "bands from Monte Carlo dropout plus the model's validation residuals. "
-                                               "Prints forecast.csv's path last.")
+                                   description="Forecast the next bars (trading days of daily prices) of a CSV "
+                                               "of prices with a saved model (recursive for a one-step model, "
+                                               "direct otherwise), with bands from Monte Carlo dropout plus the "
+                                               "model's validation residuals. Prints forecast.csv's path last.")
     parser.add_argument("--model", required=True, type=Path, metavar="DIR",
                         help="a model folder (<run>/model) or a run folder (its promoted model is used)")
     parser.add_argument("--csv", dest="csv_path", required=True, type=Path, metavar="PATH",
                         help="prices of the model's bar frequency, as for `run --csv`")
-    parser.add_argument("--steps", type=int, default=None, help="trading days ahead (default: forecast_days)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="bars ahead, trading days for daily prices (default: forecast_days)")
     parser.add_argument("--samples", type=int, default=None, help="Monte Carlo dropout passes (default: mc_samples)")
     parser.add_argument("--target", default=None, help="refuse the model unless it predicts this target")
     parser.add_argument("--out", type=Path, default=None, help="output CSV (default: <run>/forecast.csv)")

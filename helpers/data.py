@@ -394,7 +394,7 @@ class PriceCache:
             "format_version": CACHE_FORMAT_VERSION, "source": key.source, "ticker": key.ticker,
             "interval": key.interval, "auto_adjust": key.auto_adjust, "fetched_at": fetched_at,
             "requested": {"start": key.start, "end": key.end},
-            "range": {"first": _iso(frame.index.min()), "last": _iso(frame.index.max())},
+            "range": {"first": _iso(frame.index.min(), frame.index), "last": _iso(frame.index.max(), frame.index)},
             "rows": int(len(frame)), "columns": [str(c) for c in frame.columns], "provenance": provenance,
         }
         atomic_write_parquet(data_path, frame)
@@ -468,7 +468,8 @@ def _covering_cache(cache: PriceCache, config: RunConfig, chain: SourceLog, *, f
         return None
     rows, frame, meta, data_path = best
     chain.warn(f"{failed} unreachable: using cached {data_path.name} fetched {meta.get('fetched_at')} "
-               f"({rows} rows {_iso(frame.index.min())}..{_iso(frame.index.max())}; requested "
+               f"({rows} rows {_iso(frame.index.min(), frame.index)}..{_iso(frame.index.max(), frame.index)}; "
+               f"requested "
                f"{config.start or 'the beginning'}..{config.end or 'the latest'}); it may be out of date")
     return _Delivery(frame=frame, source=meta.get("source", "cache"),
                      provenance=f"{meta.get('provenance', '')}; read from cache {data_path.name} (network down)",
@@ -490,8 +491,8 @@ def _price_data(delivery: _Delivery, config: RunConfig, chain: SourceLog) -> Pri
         "source": delivery.source,
         "provenance": delivery.provenance,
         "fetched_at": delivery.fetched_at,
-        "start": _iso(frame.index.min()),
-        "end": _iso(frame.index.max()),
+        "start": _iso(frame.index.min(), frame.index),
+        "end": _iso(frame.index.max(), frame.index),
         "rows": int(len(frame)),
         "auto_adjust": bool(config.auto_adjust),
         "synthetic": bool(delivery.synthetic),
@@ -536,8 +537,8 @@ def _calendar_reason(calendar: str, config: RunConfig) -> str:
     return f"the exchange of {config.ticker}, with its holidays"
 
 
-def _iso(value: Any) -> str | None:
-    """ISO date, with the time of day when there is one (intraday bars)."""
+def _iso(value: Any, of: Any = None) -> str | None:
+    """ISO date, with the time of day when the series ``of`` has one (intraday bars)."""
     from helpers.frequency import iso_stamp
 
-    return iso_stamp(value)
+    return iso_stamp(value, of)

@@ -142,15 +142,17 @@ def score_one_step(actual: np.ndarray, forecasts: dict[str, np.ndarray], previou
 
 def directional_accuracy_line(metrics_json: dict[str, Any]) -> str:
     """06's line on the model's directional accuracy with its interval and p-value; when the model forecast
-    no change on every test day (it stayed at persistence) it calls no direction, and the line says so."""
+    no change on every test bar (it stayed at persistence) it calls no direction, and the line says so. Bars are
+    counted as the series has them (``direction.unit``: days, weeks, or bars of intraday series)."""
     da = (metrics_json.get("test", {}).get("model") or {}).get("directional_accuracy")
     n = metrics_json.get("directional_accuracy_n") or 0
+    unit = (metrics_json.get("direction") or {}).get("unit", "day")
     if da is None or not n or not np.isfinite(da):
-        return ("The model forecast no change on every test day (it stayed at persistence), so it calls no "
+        return (f"The model forecast no change on every test {unit} (it stayed at persistence), so it calls no "
                 "direction: directional accuracy is undefined.")
     lo, hi = metrics_json["directional_accuracy_ci"]
     return (f"Directional accuracy {da:.3f}, 95% Wilson interval [{lo:.3f}, {hi:.3f}], binomial p against 50%: "
-            f"{metrics_json['directional_accuracy_p_value']:.3f} on {n} days")
+            f"{metrics_json['directional_accuracy_p_value']:.3f} on {n} {unit}{'s' if n != 1 else ''}")
 
 
 def direction_against_always_up(actual: np.ndarray, forecast: np.ndarray, previous: np.ndarray,
@@ -175,7 +177,7 @@ def direction_against_always_up(actual: np.ndarray, forecast: np.ndarray, previo
     model_only = int(np.sum(down_calls & (realised < 0)))
     always_up_only = int(np.sum(down_calls & (realised > 0)))
     p_value = metrics.mcnemar_exact(model_only, always_up_only)
-    return {"model": da.value, "always_up": up_days, "up_call_share": up_calls, "n": n,
+    return {"model": da.value, "always_up": up_days, "up_call_share": up_calls, "n": n, "unit": unit,
             "model_only": model_only, "always_up_only": always_up_only, "mcnemar_p": p_value,
             "sentence": direction_sentence(da.value, up_days, up_calls, p_value, alpha=alpha, unit=unit)}
 
@@ -300,6 +302,7 @@ def walk_forward_evaluation(frame: pd.DataFrame, feature_columns: list[str], con
     folds = walk_forward_folds(len(frame), config)
     n_origins = len(frame) - first - h
     n_folds = len({fold.fold for fold in folds})
+    unit = bar_word(frame.index)
     done = []
     last_part: list = []   # the last part's last origin row and network: the next part starts from its weights
 
@@ -321,7 +324,7 @@ def walk_forward_evaluation(frame: pd.DataFrame, feature_columns: list[str], con
         done.append(fold)
         if progress is not None:
             progress(f"walk-forward part {len(done)}/{len(folds)} (fold {fold.fold + 1}/{n_folds}, "
-                     f"{len(fold.test)} test days): "
+                     f"{len(fold.test)} test {unit}s): "
                      f"{'trained' if include_network else 'scored'} in {time.perf_counter() - started:.0f} s")
         return out
 
@@ -407,7 +410,9 @@ def _evaluate(paths: RunPaths, config: RunConfig, frame: pd.DataFrame, columns: 
                     "val_loss": report.val_loss, "cell": config.cell, "units": list(config.units),
                     "window": config.window, "tuning": tuning}
 
-    lag = metrics.lag_diagnostic(pd.Series(actual[:, 0], index=dates), pd.Series(one_step["model"], index=dates))
+    lag = metrics.lag_diagnostic(pd.Series(actual[:, 0], index=dates), pd.Series(one_step["model"], index=dates),
+                                 unit=unit)
+    lag["unit"] = unit
     out["lag_diagnostic"] = lag
     if h > 1:
         out["error_by_horizon"] = metrics.error_by_horizon(actual, by_step).to_dict()
@@ -437,8 +442,8 @@ def _evaluate(paths: RunPaths, config: RunConfig, frame: pd.DataFrame, columns: 
 
     name = f"{CELL_NAMES[config.cell]} ({config.seeds}-seed ensemble)" if config.seeds > 1 else CELL_NAMES[config.cell]
     out["verdict"] = verdict_sentence(name, out["theils_u"], out["diebold_mariano"]["p_value"], spread, unit=unit)
-    out["rows"] = {"test": int(len(dates)), "first_test_date": iso_stamp(dates[0]),
-                   "last_test_date": iso_stamp(dates[-1])}
+    out["rows"] = {"test": int(len(dates)), "first_test_date": iso_stamp(dates[0], dates),
+                   "last_test_date": iso_stamp(dates[-1], dates)}
     out["config"] = config.to_dict()
 
     predictions = pd.DataFrame({"date": dates.strftime(stamp_format(dates)), "actual": actual[:, 0]})

@@ -74,8 +74,8 @@ class FeatureSet:
             "groups": {g: list(cols) for g, cols in self.groups.items()},
             "warmup_rows": int(self.warmup_rows),
             "switched_off": dict(self.switched_off),
-            "first_date": iso_stamp(index[0]) if len(index) else None,
-            "last_date": iso_stamp(index[-1]) if len(index) else None,
+            "first_date": iso_stamp(index[0], index) if len(index) else None,
+            "last_date": iso_stamp(index[-1], index) if len(index) else None,
             "rows": int(len(self.frame)),
         }
 
@@ -179,7 +179,8 @@ def _check_prices(prices: pd.DataFrame) -> None:
     close = prices["close"]
     if close.isna().any() or (close <= 0).any():
         bad = prices.index[close.isna() | (close <= 0)][0]
-        raise ValueError(f"close must be positive and present on every row; first bad row is {iso_stamp(bad)}: "
+        raise ValueError(f"close must be positive and present on every row; first bad row is "
+                         f"{iso_stamp(bad, prices.index)}: "
                          "clean the prices with helpers.validation.clean_prices first")
 
 
@@ -215,7 +216,7 @@ def _count_warmup_rows(features: pd.DataFrame) -> int:
 def _check_no_nan_after_warmup(kept: pd.DataFrame) -> None:
     bad = kept.isna().any()
     if bad.any():
-        details = ", ".join(f"{col} (first at {kept.index[kept[col].isna().to_numpy()][0].date()})"
+        details = ", ".join(f"{col} (first at {iso_stamp(kept.index[kept[col].isna().to_numpy()][0], kept.index)})"
                             for col in bad.index[bad])
         raise ValueError(
             f"features are NaN after the warm-up: {details}. Usual causes: a gap in the prices, or a "

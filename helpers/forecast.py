@@ -36,7 +36,7 @@ from helpers.atomic import atomic_write_csv
 from helpers.calendar import future_timestamps
 from helpers.config import RunConfig
 from helpers.features import VOLUME_Z_LENGTH
-from helpers.frequency import stamp_format
+from helpers.frequency import iso_stamp, stamp_format
 from helpers.predictive import (  # noqa: F401  (MC dropout and residuals live there; re-exported for notebooks)
     KINDS,
     add_residuals,
@@ -174,7 +174,8 @@ def _recursive_engine(model: Any, spec: Preprocessor, histories: Sequence[pd.Dat
     ``(paths, steps)``: log returns added to each step's forecast before it is recorded and fed back.
     """
     if not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a whole number of trading days >= 1, got {steps!r}")
+        raise ValueError(f"steps must be a whole number of bars ahead (trading days for daily data) >= 1, "
+                         f"got {steps!r}")
     if log_noise is not None and np.shape(log_noise) != (len(histories), int(steps)):
         raise ValueError(f"log_noise must be (paths, steps) = ({len(histories)}, {steps}), "
                          f"got {np.shape(log_noise)}")
@@ -240,7 +241,7 @@ def recursive_forecasts_at(model: Any, spec: Preprocessor, prices: pd.DataFrame,
     histories = []
     for when in origin_dates:
         if pd.Timestamp(when) not in prices.index:
-            raise ValueError(f"origin date {pd.Timestamp(when).date()} is not a row of prices")
+            raise ValueError(f"origin date {iso_stamp(when, prices.index)} is not a row of prices")
         end = prices.index.get_loc(pd.Timestamp(when))
         histories.append(prices.iloc[max(0, end + 1 - keep): end + 1])
     if not histories:
@@ -386,7 +387,7 @@ def forecasts_as_of(model: Any, spec: Preprocessor, features: pd.DataFrame, as_o
     as_of = pd.DatetimeIndex(list(as_of_dates))
     at = features.index.get_indexer(as_of)
     if np.any(at < 0):
-        raise ValueError(f"as-of date {as_of[at < 0][0].date()} is not a row of the feature frame")
+        raise ValueError(f"as-of date {iso_stamp(as_of[at < 0][0], features.index)} is not a row of the feature frame")
     if np.any(at < spec.window - 1):
         raise TooFewRowsError(f"an as-of date leaves fewer than one window of {spec.window} feature rows before it")
     x = spec.windows_at(features, at)

@@ -206,14 +206,30 @@ def bar_word(dates: pd.DatetimeIndex | pd.Series) -> str:
         return "day"
 
 
-def stamp_format(*stamps: pd.DatetimeIndex | pd.Series) -> str:
-    """The strftime pattern that keeps every one of ``stamps``: ``%Y-%m-%d`` when all fall at midnight (daily
-    bars), else with the time of day, so intraday bars stay distinct in every CSV and JSON file."""
+def has_time_of_day(*stamps: Any) -> bool:
+    """Whether any of ``stamps`` (indexes, series, lists) is not at midnight: the series has intraday bars."""
     for values in stamps:
         index = pd.DatetimeIndex(pd.Series(values).dropna())
         if len(index) and (index != index.normalize()).any():
-            return "%Y-%m-%d %H:%M:%S"
-    return "%Y-%m-%d"
+            return True
+    return False
+
+
+def bar_kind(dates: Any) -> str:
+    """``daily``, ``weekly``, ``monthly``, ``hourly``, ``5-minute``... for a series at ``dates``, for titles such
+    as "daily prices" or "hourly returns"; ``""`` when they cannot tell (not timestamps, too few, irregular)."""
+    try:
+        name = infer_frequency(pd.DatetimeIndex(dates)).name
+    except (TypeError, ValueError):      # FrequencyError is a ValueError
+        return ""
+    return "daily" if name == "business-daily" else name
+
+
+def stamp_format(*stamps: pd.DatetimeIndex | pd.Series) -> str:
+    """The strftime pattern that keeps every one of ``stamps``: ``%Y-%m-%d`` when all fall at midnight (daily
+    bars), else with the time of day, so intraday bars stay distinct in every CSV and JSON file (the midnight
+    bar of an hourly series included: ``2024-01-01 00:00:00``)."""
+    return "%Y-%m-%d %H:%M:%S" if has_time_of_day(*stamps) else "%Y-%m-%d"
 
 
 def volatility_windows(frequency: dict[str, Any] | None) -> tuple[tuple[int, int], str, float]:
@@ -276,18 +292,27 @@ def _refuse_mixed(stamps: pd.DatetimeIndex, buckets: pd.TimedeltaIndex, step: pd
             parts[-1] = (parts[-1][0], b, s)
         else:
             parts.append((a, b, s))
-    where = "; ".join(f"{_iso(stamps[a])}..{_iso(stamps[b])} mostly {step_text(s)}" for a, b, s in parts)
+    where = "; ".join(f"{_iso(stamps[a], stamps)}..{_iso(stamps[b], stamps)} mostly {step_text(s)}"
+                      for a, b, s in parts)
     raise FrequencyError(f"the series mixes bar frequencies ({where}; steps found: {_found_text(found)}); pass "
                          "bars of one size throughout, e.g. resample to daily closes")
 
 
-def iso_stamp(when: Any) -> str | None:
-    """``2024-03-01`` for a bar at midnight, ``2024-03-01 10:30:00`` for an intraday bar; None for a missing one.
-    The one way every file (CSV, JSON, manifest, data report) writes a bar's timestamp."""
+def iso_stamp(when: Any, of: Any = None) -> str | None:
+    """``2024-03-01`` for a daily bar, ``2024-03-01 10:30:00`` for an intraday bar; None for a missing one.
+    The one way every file (CSV, JSON, manifest, data report) writes a bar's timestamp.
+
+    ``of``: the timestamps of the series the bar belongs to, or whether that series is intraday. When any of them
+    has a time of day (or ``of`` is True) every bar keeps its time, midnight too (``2024-01-01 00:00:00``, as
+    :func:`stamp_format` writes it), so one file never mixes dates with timestamps. Without ``of`` only the bar
+    itself is looked at."""
     if when is None or (not isinstance(when, (list, tuple)) and pd.isna(when)):
         return None
     stamp = pd.Timestamp(when)
-    return stamp.isoformat(sep=" ") if stamp != stamp.normalize() else stamp.date().isoformat()
+    intraday = of if isinstance(of, (bool, np.bool_)) else (of is not None and has_time_of_day(of))
+    if stamp != stamp.normalize() or intraday:
+        return stamp.strftime("%Y-%m-%d %H:%M:%S")
+    return stamp.date().isoformat()
 
 
 _iso = iso_stamp

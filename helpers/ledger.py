@@ -24,6 +24,8 @@ from typing import Any, Iterable, Iterator, Mapping
 import numpy as np
 import pandas as pd
 
+from helpers.frequency import has_time_of_day, iso_stamp
+
 SCHEMA_VERSION = 1
 KINDS = ("live", "replay")
 
@@ -127,7 +129,9 @@ class Ledger:
         rewritten). ``prices``: a prices frame with ``close`` or a close Series, indexed by date."""
         close = prices["close"] if isinstance(prices, pd.DataFrame) else prices
         close = close.dropna()
-        by_date = {_iso_date(d): float(v) for d, v in close.items()}   # intraday bars matched with their time
+        # intraday bars matched with their time; a midnight bar under either spelling (older ledgers wrote
+        # the date alone)
+        by_date = {_iso_date(d, series): float(v) for d, v in close.items() for series in (None, close.index)}
         scored_at = _now()
         with self._connect() as conn:
             conn.execute("BEGIN IMMEDIATE")
@@ -245,7 +249,10 @@ def _forecast_values(row: Mapping[str, Any], issued_at: str) -> tuple:
     bands = dict(row.get("bands") or {})
     bands.update({k: row[k] for k in row if str(k).startswith(("lower_", "upper_"))})
     bands = {k: (None if _is_missing(v) else float(v)) for k, v in bands.items()}
-    as_of, target = _iso_date(row["as_of_date"]), _iso_date(row["target_date"])
+    # a forecast within a day, or from or to a bar with a time of day, is of intraday bars: both keep their time
+    pair = [pd.Timestamp(row["as_of_date"]), pd.Timestamp(row["target_date"])]
+    intraday = has_time_of_day(pair) or (pair[1] - pair[0]) % pd.Timedelta(days=1) != pd.Timedelta(0)
+    as_of, target = (iso_stamp(when, intraday) for when in pair)
     if target <= as_of:
         raise ValueError(f"ledger row forecasts {target} as of {as_of}: the target date must come after "
                          "the as-of date")
@@ -278,11 +285,9 @@ def _band_sort_key(name: str) -> tuple[float, str]:
         return math.inf, name
 
 
-def _iso_date(value: Any) -> str:
-    """A bar's timestamp as stored: the date, with the time of day of an intraday bar."""
-    from helpers.frequency import iso_stamp
-
-    return iso_stamp(value)
+def _iso_date(value: Any, of: Any = None) -> str:
+    """A bar's timestamp as stored: the date, with the time of day of an intraday bar (``of``: its series)."""
+    return iso_stamp(value, of)
 
 
 def _is_missing(value: Any) -> bool:

@@ -292,13 +292,15 @@ def score_forecasts(actual, forecasts: dict[str, np.ndarray], previous, train_cl
 
 
 # ---------------------------------------------------------------------- does the forecast trail the price?
-def lag_diagnostic(actual: pd.Series, forecast: pd.Series, lags: Iterable[int] = range(-3, 4)) -> dict:
+def lag_diagnostic(actual: pd.Series, forecast: pd.Series, lags: Iterable[int] = range(-3, 4),
+                   unit: str = "day") -> dict:
     """How well the forecast lines up with the actual series shifted by ``k`` rows, for each lag ``k``.
 
     For each ``k``: the RMSE between ``forecast[t]`` and ``actual[t-k]`` (``k=+1`` is the previous day's
     actual), and the correlation of the forecast's day-to-day changes with the actual's changes shifted by
     ``k``. Two Series are aligned on their index first (arrays by position); all lags are then computed on
-    the same rows (those where every shift exists and the forecast is not NaN). ``trailing`` is True when
+    the same rows (those where every shift exists and the forecast is not NaN); ``unit`` names one row in the
+    verdict (``day``, ``week``, ``bar`` for intraday series). ``trailing`` is True when
     the RMSE at ``k=+1`` is below the RMSE at ``k=0``: the forecast matches yesterday's price better than
     today's, the signature of a model that learned persistence. Returns a JSON-ready dict.
     """
@@ -324,13 +326,14 @@ def lag_diagnostic(actual: pd.Series, forecast: pd.Series, lags: Iterable[int] =
     rmse_at = {row["lag"]: row["rmse"] for row in by_lag}
     trailing = bool(rmse_at[1] < rmse_at[0])
     best = min(by_lag, key=lambda row: row["rmse"])["lag"]
+    last = "yesterday's" if unit == "day" else f"the last {unit}'s"
     if trailing:
-        verdict = (f"The forecast trails the price: it is closer to the previous day's actual "
-                   f"(RMSE {rmse_at[1]:.4g}) than to the same day's (RMSE {rmse_at[0]:.4g}), "
-                   "so it mostly repeats yesterday's price.")
+        verdict = (f"The forecast trails the price: it is closer to the previous {unit}'s actual "
+                   f"(RMSE {rmse_at[1]:.4g}) than to the same {unit}'s (RMSE {rmse_at[0]:.4g}), "
+                   f"so it mostly repeats {last} price.")
     else:
-        verdict = (f"The forecast does not trail the price: it is closer to the same day's actual "
-                   f"(RMSE {rmse_at[0]:.4g}) than to the previous day's (RMSE {rmse_at[1]:.4g}).")
+        verdict = (f"The forecast does not trail the price: it is closer to the same {unit}'s actual "
+                   f"(RMSE {rmse_at[0]:.4g}) than to the previous {unit}'s (RMSE {rmse_at[1]:.4g}).")
     return {"by_lag": by_lag, "best_lag": best, "rmse_lag0": rmse_at[0], "rmse_lag1": rmse_at[1],
             "trailing": trailing, "n": int(len(levels)), "verdict": verdict}
 

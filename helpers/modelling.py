@@ -22,7 +22,7 @@ from helpers import metrics
 from helpers.config import RunConfig
 from helpers.train import TrainResult, predict, train_model
 from helpers.windows import FeatureScaler, WindowGenerator, make_targets
-from helpers.frequency import iso_stamp
+from helpers.frequency import bar_word, iso_stamp
 
 log = logging.getLogger(__name__)
 
@@ -95,8 +95,8 @@ def validation_scores(windows: WindowGenerator, model: Any, *, split: str = "val
     return {
         "split": split,
         "samples": int(len(actual)),
-        "first_date": iso_stamp(dates[0]),
-        "last_date": iso_stamp(dates[-1]),
+        "first_date": iso_stamp(dates[0], dates),
+        "last_date": iso_stamp(dates[-1], dates),
         **score_against_persistence(actual[:, 0], forecast[:, 0], persistence[:, 0]),
         "rmse_by_step": [float(v) for v in by_step["model"]],
         "persistence_rmse_by_step": [float(v) for v in by_step["persistence"]],
@@ -167,8 +167,8 @@ def comparison_record(table: pd.DataFrame, windows: WindowGenerator, config: Run
     return {
         "split": "val",
         "samples": windows.n_samples("val"),
-        "first_date": iso_stamp(dates[0]),
-        "last_date": iso_stamp(dates[-1]),
+        "first_date": iso_stamp(dates[0], dates),
+        "last_date": iso_stamp(dates[-1], dates),
         "units_of_rmse": "price",
         "budget": {"target": windows.target, "window": windows.window, "horizon": windows.horizon,
                    "units": list(config.units), "dropout": config.dropout, "epochs": config.epochs,
@@ -256,7 +256,9 @@ class PitfallComparison:
 
     def summary(self) -> str:
         """One bullet per model, every clause chosen by a named test or threshold (:func:`describe_line`)."""
-        return "\n".join(f"- **{label}**: {describe_line(self.scores[label], self.lags[label], self.checks[label])}"
+        unit = bar_word(self.dates)
+        return "\n".join(f"- **{label}**: "
+                         f"{describe_line(self.scores[label], self.lags[label], self.checks[label], unit=unit)}"
                          for label in self.forecasts)
 
     def lag_chart_data(self, label: str) -> dict[str, Any]:
@@ -266,7 +268,7 @@ class PitfallComparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON: the validation rows, and per model its scores and lag diagnostic."""
-        return {"first_date": iso_stamp(self.dates[0]), "last_date": iso_stamp(self.dates[-1]),
+        return {"first_date": iso_stamp(self.dates[0], self.dates), "last_date": iso_stamp(self.dates[-1], self.dates),
                 "samples": int(len(self.dates)),
                 "models": {label: {"scores": self.scores[label], "lag_diagnostic": self.lags[label],
                                    "checks": self.checks[label]}
@@ -311,7 +313,7 @@ def price_level_pitfall(frame: pd.DataFrame, feature_columns: Sequence[str], con
     for label, forecast in forecasts.items():
         result.scores[label] = score_against_persistence(actual, forecast, persistence)
         result.lags[label] = metrics.lag_diagnostic(pd.Series(actual, index=dates), pd.Series(forecast, index=dates),
-                                                    lags=PITFALL_LAGS)
+                                                    lags=PITFALL_LAGS, unit=bar_word(dates))
         result.checks[label] = line_checks(actual, forecast, persistence)
     return result
 
@@ -335,11 +337,13 @@ def line_checks(actual: np.ndarray, forecast: np.ndarray, persistence: np.ndarra
             "hugs": bool(mape <= HUGS_MAPE)}
 
 
-def describe_line(scores: Mapping[str, Any], lag: Mapping[str, Any], checks: Mapping[str, Any]) -> str:
+def describe_line(scores: Mapping[str, Any], lag: Mapping[str, Any], checks: Mapping[str, Any],
+                  unit: str = "day") -> str:
     """Three clauses about one forecast line, each chosen by its test: does it hug the price (MAPE within
     HUGS_MAPE), is it better or worse than persistence (Diebold-Mariano
-    at PITFALL_ALPHA), and does it trail the price (the lag diagnostic's best shift)."""
-    return " ".join((_look_clause(checks), _persistence_clause(scores, checks), _lag_clause(lag)))
+    at PITFALL_ALPHA), and does it trail the price (the lag diagnostic's best shift). ``unit`` names one bar of
+    the series (``day``, ``week``, ``bar`` for intraday series)."""
+    return " ".join((_look_clause(checks), _persistence_clause(scores, checks, unit), _lag_clause(lag, unit)))
 
 
 def _look_clause(checks: Mapping[str, Any]) -> str:
@@ -351,25 +355,26 @@ def _look_clause(checks: Mapping[str, Any]) -> str:
             f"average ({numbers}; hugging means a MAPE within {HUGS_MAPE:g}%).")
 
 
-def _persistence_clause(scores: Mapping[str, Any], checks: Mapping[str, Any]) -> str:
+def _persistence_clause(scores: Mapping[str, Any], checks: Mapping[str, Any], unit: str = "day") -> str:
     numbers = f"Theil's U {scores['theils_u']:.2f}, Diebold-Mariano p = {checks['dm_p_value']:.2g}"
     if checks["dm_p_value"] < PITFALL_ALPHA and checks["dm_statistic"] > 0:
-        return f"It is worse than persistence ({numbers}): copying yesterday's close beats it."
+        last = "yesterday's" if unit == "day" else f"the last {unit}'s"
+        return f"It is worse than persistence ({numbers}): copying {last} close beats it."
     if checks["dm_p_value"] < PITFALL_ALPHA:
-        return f"It beats persistence ({numbers}): on daily prices, a reason to look for a leak."
+        return f"It beats persistence ({numbers}): on stock prices, a reason to look for a leak."
     return (f"It cannot be told apart from persistence ({numbers}: the difference is within chance at the "
             f"{PITFALL_ALPHA:.0%} level).")
 
 
-def _lag_clause(lag: Mapping[str, Any]) -> str:
+def _lag_clause(lag: Mapping[str, Any], unit: str = "day") -> str:
     k = int(lag["best_lag"])
     if k > 0:
         edge = " or more" if k == max(row["lag"] for row in lag["by_lag"]) else ""
-        return (f"It trails the price: it lines up best with the actual price {k}{edge} day(s) earlier (lag "
+        return (f"It trails the price: it lines up best with the actual price {k}{edge} {unit}(s) earlier (lag "
                 f"diagnostic, best shift {k:+d}): a late copy of past prices, not a forecast.")
     if k == 0:
-        return "It does not trail the price: it lines up best with the same day's actual price (best shift 0)."
-    return (f"It lines up best with the actual price {-k} day(s) LATER (best shift {k:+d}): a forecast cannot "
+        return f"It does not trail the price: it lines up best with the same {unit}'s actual price (best shift 0)."
+    return (f"It lines up best with the actual price {-k} {unit}(s) LATER (best shift {k:+d}): a forecast cannot "
             "know the future, so look for a leak.")
 
 

@@ -65,7 +65,7 @@ class MonitorReport:
         d = self.drift
         if d.get("p_value") is not None:
             lines.append(f"Recent returns vs the training period: KS statistic {d['ks_statistic']:.3f}, "
-                         f"p = {d['p_value']:.3g} ({d['n_recent']} recent vs {d['n_train']} training days).")
+                         f"p = {d['p_value']:.3g} ({d['n_recent']} recent vs {d['n_train']} training returns).")
         if self.retrain_signal:
             lines.append("Retrain signal: YES. " + " ".join(self.reasons))
         else:
@@ -258,9 +258,10 @@ def retrain_if_needed(run_dir: str | Path, prices: str | Path | pd.DataFrame, *,
     first_holdout = frame.index[n - int(holdout)]
     protected = pd.Timestamp(old_manifest["split"]["test_start"])
     if first_holdout < protected:
-        raise ValueError(f"the held-out rows start {iso_stamp(first_holdout)}, before the current model's test period "
-                         f"({iso_stamp(protected)}), so it may have been tuned on them: give prices that extend at "
-                         f"least {holdout} rows past {iso_stamp(protected)}, or a smaller holdout")
+        start, test = iso_stamp(first_holdout, frame.index), iso_stamp(protected, frame.index)
+        raise ValueError(f"the held-out rows start {start}, before the current model's test period "
+                         f"({test}), so it may have been tuned on them: give prices that extend at "
+                         f"least {holdout} rows past {test}, or a smaller holdout")
 
     windows = WindowGenerator(frame, columns, config, window=old_pre.window, horizon=old_pre.horizon, plan=plan)
     new = NetworkForecaster.of((trainer or _default_trainer)(windows, config), windows)
@@ -269,7 +270,8 @@ def retrain_if_needed(run_dir: str | Path, prices: str | Path | pd.DataFrame, *,
     scores["promoted"] = bool(promoted)
 
     last_train = windows.dates[windows.plan.val.stop - 1 + windows.horizon]
-    new_dir = unique_run_dir(paths.root, f"model-{iso_stamp(last_train).replace(' ', 'T').replace(':', '')}")
+    stamp = iso_stamp(last_train, windows.dates).replace(" ", "T").replace(":", "")
+    new_dir = unique_run_dir(paths.root, f"model-{stamp}")
     manifest = build_manifest(config, windows, columns, new,
                               data_meta={"retrained_from": old_dir.name, "rows": len(cleaned)},
                               tuning=old_manifest.get("tuning"))
@@ -299,8 +301,8 @@ def _holdout_scores(old: Any, new: Any, windows: Any) -> dict[str, Any]:
 
     persistence = np.repeat(last_close[:, None], steps, axis=1)
     dates = windows.target_dates("test")
-    return {"n": int(len(a)), "steps": int(steps), "first_date": iso_stamp(dates[0]),
-            "last_date": iso_stamp(windows.dates[-1]), "old_rmse": rmse(old_price),
+    return {"n": int(len(a)), "steps": int(steps), "first_date": iso_stamp(dates[0], windows.dates),
+            "last_date": iso_stamp(windows.dates[-1], windows.dates), "old_rmse": rmse(old_price),
             "new_rmse": rmse(new_price), "persistence_rmse": rmse(persistence)}
 
 

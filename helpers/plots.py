@@ -47,7 +47,8 @@ def candlestick(prices: pd.DataFrame, ma_lengths: Sequence[int] = (20, 50), max_
     """
     _require_columns(prices, ["close"], "prices")
     frame = prices.sort_index()
-    averages = {f"{n}-day average": frame["close"].rolling(int(n)).mean()
+    word = _bar_word(frame.index)
+    averages = {f"{n}-{word} average": frame["close"].rolling(int(n)).mean()
                 for n in ma_lengths if 0 < int(n) <= len(frame)}
     frame = frame.assign(**averages)
     has_ohlc = all(c in frame.columns for c in ("open", "high", "low"))
@@ -70,7 +71,7 @@ def candlestick(prices: pd.DataFrame, ma_lengths: Sequence[int] = (20, 50), max_
         fig.add_trace(go.Bar(x=frame.index, y=frame["volume"], name="volume", marker_color="#9db4d0",
                              marker_line_width=0, showlegend=False), row=2, col=1)
         fig.update_yaxes(title_text="volume", row=2, col=1)
-    note = (f" ({bar_word} bars: {len(prices)} daily rows resampled to keep the page light)"
+    note = (f" ({bar_word} bars: {len(prices)} rows resampled to keep the page light)"
             if bar_word != "daily" else "")
     fig.update_yaxes(title_text="price", row=1, col=1)
     fig.update_xaxes(rangeslider_visible=False)
@@ -78,8 +79,10 @@ def candlestick(prices: pd.DataFrame, ma_lengths: Sequence[int] = (20, 50), max_
 
 
 def return_distribution(returns: pd.Series | np.ndarray, bins: int = 80,
-                        title: str = "Daily returns against a normal curve") -> go.Figure:
+                        title: str | None = None) -> go.Figure:
     """Histogram (as a density) of returns with the normal curve of the same mean and standard deviation.
+
+    The default title names the returns by the series' bars (``Daily returns``, ``Hourly returns``...).
 
     ``returns``: 1-D returns (e.g. daily log returns; NaN dropped). The title gives the excess kurtosis (0 for
     a normal): far above 0 means fat tails, i.e. big moves are much more frequent than a normal model says.
@@ -96,6 +99,10 @@ def return_distribution(returns: pd.Series | np.ndarray, bins: int = 80,
                              line=dict(color=PALETTE[3], width=2)))
     fig.update_xaxes(title_text="return", tickformat=".0%")
     fig.update_yaxes(title_text="density")
+    if title is None:
+        from helpers.frequency import bar_kind   # "daily", "hourly"...: the returns are named by their bars
+
+        title = f"{bar_kind(getattr(returns, 'index', None))} returns".strip().capitalize() + " against a normal curve"
     return _finish(fig, f"{title}: excess kurtosis {kurtosis:.1f} (normal = 0; larger = fatter tails)")
 
 
@@ -133,7 +140,8 @@ def drawdown(close: pd.Series, max_points: int = 1500, title: str = "Drawdown") 
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=thinned.index, y=thinned["drawdown"], mode="lines", name="drawdown",
                              fill="tozeroy", line=dict(color=PALETTE[3], width=1), fillcolor="rgba(214,39,40,0.25)"))
-    fig.add_annotation(x=trough, y=worst, text=f"max drawdown {worst:.1%}<br>peak {_day(peak)}, trough {_day(trough)}",
+    fig.add_annotation(x=trough, y=worst, text=f"max drawdown {worst:.1%}<br>peak {_day(peak, series.index)}, "
+                            f"trough {_day(trough, series.index)}",
                        showarrow=True, arrowhead=2, ax=60, ay=30, bgcolor="white")
     fig.update_yaxes(title_text="below running peak", tickformat=".0%", range=[1.35 * min(worst, -0.01), 0.02])
     return _finish(fig, f"{title}: worst {worst:.1%}{note}")
@@ -227,12 +235,13 @@ def indicator_panel(frame: pd.DataFrame, columns: Sequence[str | Sequence[str]],
     return _finish(fig, title + note, height=120 + 180 * len(panels))
 
 
-def correlation_bars(series: pd.Series, title: str = "Correlation with the next day's return") -> go.Figure:
+def correlation_bars(series: pd.Series, title: str | None = None, unit: str = "day") -> go.Figure:
     """Horizontal bars of one correlation per feature (index = feature names), strongest at the top.
 
-    Typically each feature's correlation with the next day's return: values near zero everywhere are the
-    normal, sobering result for daily prices.
+    Typically each feature's correlation with the next bar's return (``unit``: ``day``, ``week``, ``bar``):
+    values near zero everywhere are the normal, sobering result for daily prices.
     """
+    title = title or f"Correlation with the next {unit}'s return"
     if not isinstance(series, pd.Series):
         raise TypeError(f"correlation_bars needs a pandas Series indexed by feature name, got {type(series).__name__}")
     ordered = series.dropna().reindex(series.dropna().abs().sort_values().index)
@@ -317,7 +326,7 @@ def rolling_error(dates: Sequence[Any], abs_errors: Mapping[str, Sequence[float]
         fig.add_trace(go.Scatter(x=_x(dates), y=rolled.to_numpy(), mode="lines", name=name,
                                  line=_forecaster_line(name, i)))
     fig.update_yaxes(title_text="mean absolute error")
-    return _finish(fig, title or f"Rolling {window}-day mean absolute error")
+    return _finish(fig, title or f"Rolling {window}-{_bar_word(dates)} mean absolute error")
 
 
 def error_by_horizon(frame: pd.DataFrame, title: str = "Error by forecast step") -> go.Figure:
@@ -393,13 +402,16 @@ def seed_spread(values_by_seed: Mapping[int, float], reference: float = 1.0, lab
     return _finish(fig, title or f"{label} by seed: {spread} over {len(values)} seeds")
 
 
-def lag_chart(lag_diagnostic: Mapping[str, Any], title: str = "Lag diagnostic") -> go.Figure:
+def lag_chart(lag_diagnostic: Mapping[str, Any], title: str = "Lag diagnostic", unit: str = "day") -> go.Figure:
     """Two panels over the shift k: RMSE of forecast vs actual shifted by k, and correlation of their changes.
 
     ``lag_diagnostic``: the dict returned by ``metrics.lag_diagnostic`` (rows under ``by_lag``), or columns
-    ``{"lags": [...], "rmse": [...], "change_correlation": [...]}``; k = +1 compares with yesterday's actual.
+    ``{"lags": [...], "rmse": [...], "change_correlation": [...]}``; k = +1 compares with the previous bar's
+    actual (yesterday's for daily bars; ``unit`` names a bar: ``day``, ``week``, ``bar``; a ``unit`` key of the
+    dict wins).
     A minimum RMSE at k = +1 means the forecast trails the price: it mostly repeats the last value.
     """
+    unit = lag_diagnostic.get("unit") or unit          # 06's metrics record the series' bar
     if "by_lag" in lag_diagnostic:
         rows = lag_diagnostic["by_lag"]
         lag_diagnostic = {"lags": [r["lag"] for r in rows], "rmse": [r["rmse"] for r in rows],
@@ -414,7 +426,8 @@ def lag_chart(lag_diagnostic: Mapping[str, Any], title: str = "Lag diagnostic") 
                              line=dict(color=PALETTE[0])), row=1, col=1)
     fig.add_trace(go.Bar(x=lags, y=list(lag_diagnostic["change_correlation"]), name="change correlation",
                          marker_color=PALETTE[1]), row=1, col=2)
-    fig.update_xaxes(title_text="shift k (days; +1 = yesterday's actual)", dtick=1)
+    previous = "yesterday's" if unit == "day" else f"the previous {unit}'s"
+    fig.update_xaxes(title_text=f"shift k ({unit}s; +1 = {previous} actual)", dtick=1)
     return _finish(fig, title)
 
 
@@ -521,6 +534,7 @@ def var_backtest(dates: Sequence[Any], returns: Sequence[float], var: Mapping[st
     if not 0 < level < 1:
         raise ValueError(f"level = {level!r}: pass the VaR confidence as a fraction, e.g. 0.95")
     realized = _same_length(returns, dates, "returns")
+    unit = _bar_word(dates)
     x = np.asarray(_x(dates))
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=x, y=realized, mode="lines", name="return", line=dict(color="#9a9a9a", width=1)))
@@ -534,7 +548,7 @@ def var_backtest(dates: Sequence[Any], returns: Sequence[float], var: Mapping[st
         valid = np.isfinite(threshold) & np.isfinite(realized)
         hits = valid & (realized < threshold)
         fig.add_trace(go.Scatter(x=x[hits], y=realized[hits], mode="markers", marker=dict(color=color, size=7,
-                                 symbol="x"), name=f"{name}: {int(hits.sum())} of {int(valid.sum())} days "
+                                 symbol="x"), name=f"{name}: {int(hits.sum())} of {int(valid.sum())} {unit}s "
                                                    f"(expected {(1 - level) * valid.sum():.0f})"))
     fig.update_yaxes(title_text="return", tickformat=".1%")
     return _finish(fig, title or f"Value-at-Risk {level:.0%} backtest")
@@ -603,6 +617,17 @@ def _thin(frame: pd.DataFrame, max_points: int, keep: Sequence[Any] = ()) -> tup
     return frame.iloc[sorted(positions)], f" (1 row in {step} of {n} drawn)"
 
 
+def _bar_word(dates: Any) -> str:
+    """``day``, ``week``, ``month`` or ``bar`` (intraday) for the rows at ``dates``; ``day`` when they cannot
+    tell (not timestamps, too few)."""
+    from helpers.frequency import bar_word
+
+    try:
+        return bar_word(pd.DatetimeIndex(dates))
+    except (TypeError, ValueError):
+        return "day"
+
+
 def _resample_ohlc(frame: pd.DataFrame, max_points: int) -> tuple[pd.DataFrame, str]:
     """Aggregate daily rows into the finest calendar bars (weekly, monthly, ...) that fit ``max_points``.
 
@@ -638,8 +663,11 @@ def _band_label(level: str) -> str:
     return f"{value:.0%}" if value <= 1 else f"{value:g}%"
 
 
-def _day(label: Any) -> str:
-    return label.strftime("%Y-%m-%d") if hasattr(label, "strftime") else str(label)
+def _day(label: Any, of: Any = None) -> str:
+    """A bar's date, with its time of day when the series ``of`` is intraday."""
+    from helpers.frequency import iso_stamp
+
+    return iso_stamp(label, of) if isinstance(label, (pd.Timestamp, np.datetime64)) else str(label)
 
 
 def _cell_text(value: Any) -> str:
@@ -648,5 +676,7 @@ def _cell_text(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     if hasattr(value, "strftime"):
-        return value.strftime("%Y-%m-%d")
+        from helpers.frequency import iso_stamp   # a date, or a timestamp with its time of day
+
+        return iso_stamp(value)
     return "" if value is None else str(value)

@@ -24,10 +24,10 @@ from helpers.runfolder import RunPaths
 from helpers.sentiment import run_headlines
 
 
-def _iso(when: Any) -> str | None:
+def _iso(when: Any, of: Any = None) -> str | None:
     from helpers.frequency import iso_stamp
 
-    return iso_stamp(when)
+    return iso_stamp(when, of)
 
 
 def _needed_price_columns(spec: Preprocessor) -> dict[str, tuple[str, ...]]:
@@ -99,9 +99,12 @@ def residuals_from_prices(model: Any, spec: Preprocessor, manifest: dict[str, An
     rows = np.flatnonzero((dates >= first) & (dates <= last))
     rows = rows[(rows >= spec.window - 1) & (rows + spec.horizon < len(dates))]
     if len(rows) < MIN_RESIDUALS:
-        unit = "bars" if (spec.frequency or {}).get("step_seconds", 86400) < 86400 else "days"
-        raise ValueError(f"the new prices cover {len(rows)} of the model's validation {unit} ({_iso(first)} .. "
-                         f"{_iso(last)}); predictive bands need at least {MIN_RESIDUALS} of them to measure "
+        from helpers.frequency import frequency_from_dict
+
+        found = frequency_from_dict(spec.frequency)   # the model's bars: days, weeks, or bars of intraday series
+        unit = f"{found.bar_word if found else 'day'}s"
+        raise ValueError(f"the new prices cover {len(rows)} of the model's validation {unit} ({_iso(first, dates)} .. "
+                         f"{_iso(last, dates)}); predictive bands need at least {MIN_RESIDUALS} of them to measure "
                          "its errors: give prices that include that period, or pass kind='dropout'")
     x = spec.windows_at(features, rows)
     close = features["close"].to_numpy(dtype=np.float64)

@@ -33,6 +33,7 @@ import pandas as pd
 
 from helpers import risk
 from helpers.atomic import atomic_write_json, read_json
+from helpers.frequency import iso_stamp
 from helpers.runfolder import RunPaths
 from helpers.windows import WindowGenerator
 
@@ -334,11 +335,11 @@ def one_day_risk(close: pd.Series, test_dates: pd.DatetimeIndex, model_log_retur
     returns = daily_log_returns(close)
     missing = test_dates.difference(returns.index)
     if len(missing):
-        raise ValueError(f"test day {missing[0].date()} has no return in close: pass the close series the "
-                         "windows were built from")
+        raise ValueError(f"test bar {iso_stamp(missing[0], test_dates)} has no return in close: pass the close "
+                         "series the windows were built from")
     train_end = int((returns.index <= pd.Timestamp(train_end_date)).sum())
     if train_end < risk.MIN_GARCH_TRAIN:
-        raise ValueError(f"only {train_end} training returns up to {pd.Timestamp(train_end_date).date()}; GARCH "
+        raise ValueError(f"only {train_end} training returns up to {iso_stamp(train_end_date, test_dates)}; GARCH "
                          f"needs at least {risk.MIN_GARCH_TRAIN}: use a longer history")
     realized = returns.reindex(test_dates)
     model = risk.var_es_from_samples(samples, levels, index=test_dates)
@@ -348,11 +349,11 @@ def one_day_risk(close: pd.Series, test_dates: pd.DatetimeIndex, model_log_retur
     table = risk.risk_table(realized, forecasts, levels)
     about = {
         "test_days": len(test_dates),
-        "first_test_day": test_dates[0].strftime("%Y-%m-%d"), "last_test_day": test_dates[-1].strftime("%Y-%m-%d"),
+        "first_test_day": iso_stamp(test_dates[0], test_dates), "last_test_day": iso_stamp(test_dates[-1], test_dates),
         "levels": list(levels),
         "model": {"samples_per_day": int(samples.shape[1]), **dict(model_about or {})},
         "historical": {"window_days": int(history_window)},
-        "garch": {"train_returns": train_end, "train_end": pd.Timestamp(train_end_date).strftime("%Y-%m-%d"),
+        "garch": {"train_returns": train_end, "train_end": iso_stamp(train_end_date, test_dates),
                   "dist": garch_dist, "params_percent_units": garch.attrs.get("garch_params", {})},
     }
     return OneDayRisk(realized=realized, forecasts=forecasts, table=table, levels=levels, about=about)
@@ -363,7 +364,7 @@ def risk_payload(result: OneDayRisk, **about: Any) -> dict[str, Any]:
     level) and ``exceedance_dates``. Extra keyword arguments are added to ``about``."""
     return {
         "about": {**result.about, **about},
-        "losses": "log returns, losses positive: VaR 0.02 = the day's log return should not fall below -0.02",
+        "losses": "log returns, losses positive: VaR 0.02 = the bar's log return should not fall below -0.02",
         "table": result.table.to_dict(orient="records"),
         "exceedance_dates": result.exceedance_dates(),
     }

@@ -148,7 +148,8 @@ class Preprocessor:
         bad = ~np.isfinite(x)
         if bad.any():
             row, col = np.argwhere(bad)[0]
-            raise ValueError(f"feature {self.input_columns[col]!r} is NaN or infinite on {_iso(frame.index[row])} "
+            raise ValueError(f"feature {self.input_columns[col]!r} is NaN or infinite on "
+                             f"{_iso(frame.index[row], frame.index)} "
                              f"({int(bad.sum())} bad values in all); drop warm-up rows or clean the prices first")
         return x
 
@@ -291,10 +292,10 @@ def missing_feature_message(missing: Sequence[str], switched_off: dict[str, str]
     return text + ". Give prices with the columns the model was trained on (open, high, low, close, volume)"
 
 
-def _iso(when: Any) -> str | None:
+def _iso(when: Any, of: Any = None) -> str | None:
     from helpers.frequency import iso_stamp   # dates, with the time of day of intraday bars
 
-    return iso_stamp(when)
+    return iso_stamp(when, of)
 
 
 def series_frequency(index: pd.DatetimeIndex) -> dict[str, Any] | None:

@@ -188,7 +188,7 @@ def write_index(run_dir: str | Path, config: RunConfig,
         _section("Notebooks", _notebooks_html(paths, statuses)),
         _section("Run configuration", _config_html(config)),
         f"<footer>Written {_e(dt.datetime.now().strftime('%Y-%m-%d %H:%M'))} by lstm-stock-lab. Every error "
-        "is shown beside persistence (tomorrow = today), the yardstick a forecast must beat.</footer>",
+        "is shown beside persistence (the next close = the last close), the yardstick a forecast must beat.</footer>",
     ]
     content = "\n".join(part for part in body if part)
     head = ""

@@ -284,7 +284,9 @@ def backtest_var(realized_returns: pd.Series, var: pd.Series, level: float) -> d
     hits = (pair["realized"] < -pair["var"]).to_numpy()
     dates = pair.index[hits]
     if isinstance(dates, pd.DatetimeIndex):
-        exceedance_dates = [d.strftime("%Y-%m-%d") for d in dates]
+        from helpers.frequency import iso_stamp   # with the time of day of intraday bars
+
+        exceedance_dates = [iso_stamp(d, pair.index) for d in dates]
     else:
         exceedance_dates = [d.item() if hasattr(d, "item") else d for d in dates]
     return {

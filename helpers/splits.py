@@ -73,10 +73,11 @@ class SplitPlan:
 
     def to_dict(self, dates: pd.DatetimeIndex | None = None) -> dict[str, Any]:
         """Plain-JSON summary: sample counts, origin rows and (given the index) origin and target dates."""
+        of = dates if dates is not None else [self.first_date, self.last_date, self.val_start, self.test_start]
         out: dict[str, Any] = {
             "window": self.window, "horizon": self.horizon, "rows": self.n_rows,
-            "first_date": _iso(self.first_date), "last_date": _iso(self.last_date),
-            "val_start": _iso(self.val_start), "test_start": _iso(self.test_start),
+            "first_date": _iso(self.first_date, of), "last_date": _iso(self.last_date, of),
+            "val_start": _iso(self.val_start, of), "test_start": _iso(self.test_start, of),
         }
         for split in SPLITS:
             r = self.origins(split)
@@ -84,9 +85,9 @@ class SplitPlan:
             if len(r):
                 part.update(first_origin_row=r.start, last_origin_row=r.stop - 1)
                 if dates is not None:
-                    part.update(first_origin=_iso(dates[r.start]), last_origin=_iso(dates[r.stop - 1]),
-                                first_target=_iso(dates[r.start + 1]),
-                                last_target=_iso(dates[r.stop - 1 + self.horizon]))
+                    part.update(first_origin=_iso(dates[r.start], of), last_origin=_iso(dates[r.stop - 1], of),
+                                first_target=_iso(dates[r.start + 1], of),
+                                last_target=_iso(dates[r.stop - 1 + self.horizon], of))
             out[split] = part
         return out
 
@@ -132,7 +133,7 @@ def split_at_rows(dates: pd.DatetimeIndex, window: int, horizon: int, first_val_
         split = short[0]
         raise SplitError(
             f"the {split} split has {len(plan.origins(split))} samples, fewer than the {min_samples} needed: {n} "
-            f"rows ({_iso(dates[0])} .. {_iso(dates[-1])}), window {window}, horizon {horizon}"
+            f"rows ({_iso(dates[0], dates)} .. {_iso(dates[-1], dates)}), window {window}, horizon {horizon}"
             f"{', ' + how if how else ''} -> train {len(train)}, val {len(val)}, test {len(test)} samples. Use a "
             "longer history, a shorter window or horizon, or other split fractions/dates.")
     return plan
@@ -170,7 +171,7 @@ def tuning_split(dates: pd.DatetimeIndex, config: RunConfig, window: int, val_st
     dates = pd.DatetimeIndex(dates)
     first_val_row = int(dates.searchsorted(pd.Timestamp(val_start), side="left"))
     return split_at_rows(dates, window, config.horizon, first_val_row, len(dates), required=("train", "val"),
-                         how=f"validation targets from {_iso(val_start)} to the end of the tuning frame")
+                         how=f"validation targets from {_iso(val_start, dates)} to the end of the tuning frame")
 
 
 def refit_split(dates: pd.DatetimeIndex, config: RunConfig, window: int, horizon: int, first_test_row: int,
@@ -305,7 +306,7 @@ def minimum_feature_rows(config: RunConfig, upper: int = 1_000_000) -> int:
     return hi
 
 
-def _iso(when: Any) -> str | None:
+def _iso(when: Any, of: Any = None) -> str | None:
     from helpers.frequency import iso_stamp   # dates, with the time of day of intraday bars
 
-    return iso_stamp(when)
+    return iso_stamp(when, of)

@@ -79,7 +79,7 @@ class ChanceYardstick:
             finite = values[np.isfinite(values)]
             return {f"q{q}": (float(np.quantile(finite, q / 100)) if finite.size else None) for q in (5, 50, 95)}
 
-        return {"method": "random timing: the strategy's positions against the days' returns in random order",
+        return {"method": "random timing: the strategy's positions against the test returns in random order",
                 "n_draws": self.n_draws, "seed": self.seed, "alpha": self.alpha,
                 "p_total_return": self.p_total_return,
                 "p_sharpe": None if math.isnan(self.p_sharpe) else self.p_sharpe,
@@ -111,8 +111,8 @@ class StrategyResult:
         return {
             "mode": self.mode, "cost_bps": self.cost_bps, "periods_per_year": self.periods_per_year,
             "n_days": int(len(self.equity)),
-            "start": iso_stamp(dates.iloc[0]),
-            "end": iso_stamp(dates.iloc[-1]),
+            "start": iso_stamp(dates.iloc[0], dates),
+            "end": iso_stamp(dates.iloc[-1], dates),
             "strategy": self.strategy, "buy_and_hold": self.buy_and_hold, "disclaimer": self.disclaimer,
             **({"against_chance": {**self.chance.to_dict(), "sentence": chance_sentence(self)}}
                if self.chance is not None else {}),

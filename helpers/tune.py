@@ -52,7 +52,7 @@ from helpers.runfolder import RunPaths
 from helpers.preprocess import input_columns_for, output_kind
 from helpers.splits import chronological_split, tuning_split
 from helpers.windows import WindowGenerator
-from helpers.frequency import iso_stamp
+from helpers.frequency import has_time_of_day, iso_stamp
 
 log = logging.getLogger(__name__)
 
@@ -107,9 +107,14 @@ class TuningBoundaries:
 
     val_start: pd.Timestamp
     test_start: pd.Timestamp
+    intraday: bool = False      # the series has a time of day: every boundary is written with its time
+
+    def stamp(self, when: Any) -> str | None:
+        """``when`` written as this series writes its bars (see :func:`helpers.frequency.iso_stamp`)."""
+        return iso_stamp(when, self.intraday)
 
     def to_dict(self) -> dict[str, str]:
-        return {"val_start": iso_stamp(self.val_start), "test_start": iso_stamp(self.test_start)}
+        return {"val_start": self.stamp(self.val_start), "test_start": self.stamp(self.test_start)}
 
 
 def tuning_boundaries(frame: pd.DataFrame, config: RunConfig) -> TuningBoundaries:
@@ -123,7 +128,8 @@ def tuning_boundaries(frame: pd.DataFrame, config: RunConfig) -> TuningBoundarie
     windows = sorted({int(config.window), *map(int, config.tune_windows)})
     plans = {w: chronological_split(dates, config, w, config.horizon) for w in windows}
     return TuningBoundaries(val_start=plans[int(config.window)].val_start,
-                            test_start=min(plan.test_start for plan in plans.values()))
+                            test_start=min(plan.test_start for plan in plans.values()),
+                            intraday=has_time_of_day(dates))
 
 
 def frame_without_test_rows(frame: pd.DataFrame, config: RunConfig) -> pd.DataFrame:
@@ -220,8 +226,8 @@ def _hypermodel_class() -> type:
             super().__init__(name=name, tunable=True)
             if len(frame) and frame.index[-1] >= boundaries.test_start:
                 raise ValueError(
-                    f"the tuning frame reaches {iso_stamp(frame.index[-1])}, on or after the first test date "
-                    f"{iso_stamp(boundaries.test_start)}: pass frame_without_test_rows(frame, config) so the search "
+                    f"the tuning frame reaches {iso_stamp(frame.index[-1], frame.index)}, on or after the first test "
+                    f"date {iso_stamp(boundaries.test_start, frame.index)}: pass frame_without_test_rows(frame, config) so the search "
                     "never sees test rows")
             self.frame = frame
             self.feature_columns = list(feature_columns)
@@ -547,7 +553,8 @@ class SearchResult:
                   if self.trials_pruned else "")
         lines = [f"{self.tuner} search: {len(self.trials)} trials ({self.completed} completed, {self.new_trials} "
                  f"run now in {self.seconds:.0f} s{stopped}{pruned}); the tuner saw rows up to "
-                 f"{iso_stamp(self.last_tuning_date)}, test targets start {iso_stamp(self.boundaries.test_start)}."]
+                 f"{self.boundaries.stamp(self.last_tuning_date)}, test targets start "
+                 f"{self.boundaries.stamp(self.boundaries.test_start)}."]
         if self.best_val_loss is not None:
             lines.append(f"Best validation loss {self.best_val_loss:.6g} with {self.best_overrides}.")
         sel = self.selection
@@ -857,7 +864,7 @@ def write_best(paths: RunPaths, result: SearchResult, config: RunConfig) -> Path
         "selection": {k: (float(v) if isinstance(v, (float, np.floating)) else v)
                       for k, v in result.selection.items()},
         "boundaries": {**result.boundaries.to_dict(),
-                       "last_tuning_date": iso_stamp(result.last_tuning_date)},
+                       "last_tuning_date": result.boundaries.stamp(result.last_tuning_date)},
         "created_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     return atomic_write_json(paths.best, payload)

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.config import RunConfig
+from helpers.frequency import has_time_of_day, iso_stamp
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
 OHLCV_COLUMNS = ("open", "high", "low", "close", "volume")
@@ -63,6 +64,7 @@ class CleaningReport:
     fixes: list[CleaningStep] = field(default_factory=list)
     flags: list[CleaningStep] = field(default_factory=list)
     policy: dict[str, Any] = field(default_factory=dict)
+    intraday: bool = False     # the prices have a time of day: every date shown keeps it (midnight too)
 
     def count(self, rule: str) -> int:
         """Rows affected by ``rule`` (0 when it did not fire), fixes and flags alike."""
@@ -105,13 +107,13 @@ class CleaningReport:
     def _fix(self, rule: str, dates: pd.Index | list, action: str, detail: str = "", count: int | None = None) -> None:
         n = len(dates) if count is None else count
         if n:
-            self.fixes.append(CleaningStep(rule, int(n), _first_dates(dates), action, detail))
+            self.fixes.append(CleaningStep(rule, int(n), _first_dates(dates, self.intraday), action, detail))
 
     def _flag(self, rule: str, dates: pd.Index | list, action: str, detail: str = "",
               count: int | None = None) -> None:
         n = len(dates) if count is None else count
         if n:
-            self.flags.append(CleaningStep(rule, int(n), _first_dates(dates), action, detail))
+            self.flags.append(CleaningStep(rule, int(n), _first_dates(dates, self.intraday), action, detail))
 
 
 def _step_dict(step: CleaningStep) -> dict[str, Any]:
@@ -120,10 +122,9 @@ def _step_dict(step: CleaningStep) -> dict[str, Any]:
     return out
 
 
-def _first_dates(dates: pd.Index | list) -> tuple[str, ...]:
+def _first_dates(dates: pd.Index | list, intraday: bool = False) -> tuple[str, ...]:
     """ISO dates, with the time of day for intraday bars (``2024-03-01 10:30:00``)."""
-    stamps = [pd.Timestamp(d) for d in list(dates)[:DATES_SHOWN]]
-    return tuple(s.isoformat(sep=" ") if s != s.normalize() else s.date().isoformat() for s in stamps)
+    return tuple(iso_stamp(d, intraday) for d in list(dates)[:DATES_SHOWN])
 
 
 def _dates_text(step: CleaningStep) -> str:
@@ -142,7 +143,8 @@ def clean_prices(prices: pd.DataFrame, *, max_ffill: int = 3, extreme_return: fl
     """
     _check_input(prices, max_ffill=max_ffill, extreme_return=extreme_return, stale_run=stale_run)
     report = CleaningReport(rows_in=len(prices),
-                            policy={"max_ffill": max_ffill, "extreme_return": extreme_return, "stale_run": stale_run})
+                            policy={"max_ffill": max_ffill, "extreme_return": extreme_return, "stale_run": stale_run},
+                            intraday=has_time_of_day(prices.index))
     frame = prices.copy()
     frame.index = pd.DatetimeIndex(frame.index, name="date")
     keep = [c for c in OHLCV_COLUMNS if c in frame.columns]
@@ -315,7 +317,7 @@ def _flag_extreme_returns(frame: pd.DataFrame, report: CleaningReport, extreme_r
     extreme = (log_return.abs() > extreme_return).to_numpy()
     if extreme.any():
         dates = frame.index[extreme]
-        values = ", ".join(f"{d.date().isoformat()}: {r:+.3f}" for d, r in
+        values = ", ".join(f"{iso_stamp(d, report.intraday)}: {r:+.3f}" for d, r in
                            zip(dates[:DATES_SHOWN], log_return.to_numpy()[extreme][:DATES_SHOWN]))
         report._flag("extreme_returns", dates, f"flagged, kept: |log return| > {extreme_return}",
                      detail=values)

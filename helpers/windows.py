@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.config import RunConfig
+from helpers.frequency import bar_word
 from helpers.preprocess import (  # noqa: F401  (re-exported: the names callers know from here)
     TARGET_FORMULAS,
     Preprocessor,
@@ -236,7 +237,7 @@ class WindowGenerator:
         picks = np.unique(np.linspace(0, len(r) - 1, max(1, min(n, len(r)))).round().astype(int))
         actual = self.actual_price(split)
         forecast = None if predictions is None else self.to_price(predictions, split)
-        titles = [f"{split} sample {i}: origin {_iso(self.dates[r.start + i])}" for i in picks]
+        titles = [f"{split} sample {i}: origin {_iso(self.dates[r.start + i], self.dates)}" for i in picks]
         fig = make_subplots(rows=len(picks), cols=1, subplot_titles=titles)
         for row, i in enumerate(picks, start=1):
             t = r.start + int(i)
@@ -254,8 +255,9 @@ class WindowGenerator:
                 fig.add_trace(go.Scatter(x=self.dates[t + 1: hi + 1], y=forecast[i, :steps], mode="markers",
                                          name="predictions", legendgroup="predictions", showlegend=first,
                                          marker=dict(color="#ff7f0e", size=10, symbol="x")), row=row, col=1)
+        unit = bar_word(self.dates)   # day, week, or bar for intraday series
         fig.update_layout(
-            title=f"{self.window} input days -> {self.horizon} target day(s), target {self.target!r}",
+            title=f"{self.window} input {unit}s -> {self.horizon} target {unit}(s), target {self.target!r}",
             height=240 * len(picks) + 80, template="plotly_white")
         fig.update_yaxes(title_text="price")
         return fig
@@ -271,10 +273,10 @@ class WindowGenerator:
                 lines.append(f"  {split:5s}: no samples")
                 continue
             lines.append(f"  {split:5s}: inputs {self.inputs(split).shape}, labels {self.labels(split).shape}, "
-                         f"origins {_iso(self.dates[r.start])} .. {_iso(self.dates[r.stop - 1])}")
+                         f"origins {_iso(self.dates[r.start], self.dates)} .. {_iso(self.dates[r.stop - 1], self.dates)}")
         if self.plan is not None:
-            lines.append(f"  boundaries: validation targets from {_iso(self.plan.val_start)}, "
-                         f"test targets from {_iso(self.plan.test_start)}")
+            lines.append(f"  boundaries: validation targets from {_iso(self.plan.val_start, self.dates)}, "
+                         f"test targets from {_iso(self.plan.test_start, self.dates)}")
         return "\n".join(lines)
 
 
@@ -288,10 +290,10 @@ def _future_prices(close: np.ndarray, origins: range, horizon: int) -> np.ndarra
     return out
 
 
-def _iso(when: Any) -> str | None:
+def _iso(when: Any, of: Any = None) -> str | None:
     from helpers.frequency import iso_stamp   # dates, with the time of day of intraday bars
 
-    return iso_stamp(when)
+    return iso_stamp(when, of)
 
 
 @functools.cache

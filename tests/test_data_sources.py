@@ -246,6 +246,17 @@ def test_network_down_raises_network_error_after_all_retries(behaviour, sleeps):
     assert "source='sample'" in str(info.value)
 
 
+def test_an_intraday_network_error_suggests_what_runs_offline_not_the_daily_sample(sleeps):
+    fake = FakeYFinance(behaviour="network_raise")
+    with pytest.raises(NetworkError) as info:
+        yahoo.fetch("AAPL", yf=fake, retries=0, sleep=sleeps.append, interval="1h", start=None, end=None)
+    message = str(info.value)
+    assert "a CSV of 1h bars (source='csv'" in message
+    assert "interval='1d' and the embedded sample (source='sample')" in message
+    RunConfig(source="csv", csv_path="prices.csv", interval="1d")        # what it suggests is a valid config
+    RunConfig(source="sample", interval="1d")
+
+
 @pytest.mark.parametrize("behaviour", ["rate_limit_raise", "rate_limit_log"])
 def test_rate_limit_is_retried_then_raises_rate_limit_error(behaviour, sleeps):
     fake = FakeYFinance(behaviour=behaviour)

@@ -269,3 +269,16 @@ def test_warm_started_walk_forward_parts_never_see_rows_after_their_own_origins(
     for part in (0, 1):
         np.testing.assert_array_equal(base.model_forecasts[part], other.model_forecasts[part])
     assert not np.array_equal(base.model_forecasts[2], other.model_forecasts[2])
+
+
+def test_the_directional_accuracy_line_counts_the_series_bars():
+    from helpers.evaluate import directional_accuracy_line
+
+    called = {"test": {"model": {"directional_accuracy": 0.54}}, "directional_accuracy_ci": [0.5, 0.58],
+              "directional_accuracy_n": 400, "directional_accuracy_p_value": 0.11}
+    assert directional_accuracy_line(called).endswith("on 400 days")            # older metrics: daily
+    assert directional_accuracy_line({**called, "direction": {"unit": "bar"}}).endswith("on 400 bars")
+    assert directional_accuracy_line({**called, "direction": {"unit": "week"}}).endswith("on 400 weeks")
+    stayed = {"test": {"model": {"directional_accuracy": None}}, "directional_accuracy_n": 0,
+              "direction": {"unit": "bar"}}
+    assert "every test bar" in directional_accuracy_line(stayed) and "day" not in directional_accuracy_line(stayed)

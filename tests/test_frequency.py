@@ -93,8 +93,8 @@ def test_duplicate_timestamps_are_duplicates_and_shown_with_their_time():
 
 
 @pytest.mark.parametrize("index, name, calendar, first", [
-    (hourly_fx(5000), "hourly", "24/5", "2023-01-02"),
-    (pd.date_range("2024-01-01 00:00", periods=600, freq="h"), "hourly", "24/7", "2024-01-01"),
+    (hourly_fx(5000), "hourly", "24/5", "2023-01-02 00:00:00"),
+    (pd.date_range("2024-01-01 00:00", periods=600, freq="h"), "hourly", "24/7", "2024-01-01 00:00:00"),
     (session_bars(60, 5, 78), "5-minute", "sessions", "2023-01-02 09:30:00"),
     (pd.date_range("2015-01-05", periods=300, freq="W-MON"), "weekly", "periodic", "2015-01-05"),
 ])
@@ -319,6 +319,34 @@ def test_files_keep_the_time_of_day_of_intraday_bars():
     assert iso_stamp(hourly[5]) == "2024-01-01 05:00:00" and iso_stamp(pd.Timestamp("2024-01-02")) == "2024-01-02"
 
 
+def test_an_intraday_series_writes_its_midnight_bar_with_the_time_and_a_daily_one_plain_dates():
+    from helpers.frequency import iso_stamp
+    from helpers.splits import split_at_rows
+
+    hourly = pd.date_range("2024-01-01", periods=60, freq="h")
+    daily = pd.bdate_range("2024-01-01", periods=60)
+    assert iso_stamp(hourly[0], hourly) == "2024-01-01 00:00:00" and iso_stamp(hourly[24], True) \
+        == "2024-01-02 00:00:00"
+    assert iso_stamp(daily[0], daily) == "2024-01-01" and iso_stamp(daily[0], False) == "2024-01-01"
+    plan = split_at_rows(hourly, 5, 1, 24, 48).to_dict(hourly)
+    assert (plan["first_date"], plan["val_start"], plan["test_start"]) == \
+        ("2024-01-01 00:00:00", "2024-01-02 00:00:00", "2024-01-03 00:00:00")
+    assert plan["train"]["first_origin"] == "2024-01-01 04:00:00"
+    assert split_at_rows(daily, 5, 1, 24, 48).to_dict(daily)["first_date"] == "2024-01-01"
+
+
+def test_the_cleaning_report_of_intraday_bars_keeps_midnight_times():
+    hourly = pd.date_range("2024-01-01", periods=60, freq="h")
+    prices = pd.DataFrame({"close": np.linspace(100, 110, 60)}, index=hourly)
+    prices.iloc[24, 0] = 200.0                                     # an extreme bar at midnight, flagged
+    prices = pd.concat([prices, prices.iloc[[0]]])                 # a duplicate of the midnight bar, dropped
+    _, report = clean_prices(prices)
+    dates = [d for step in report.fixes + report.flags for d in step.dates]
+    assert "2024-01-01 00:00:00" in dates and "2024-01-02 00:00:00" in dates
+    assert all(len(d) == 19 for d in dates), dates
+    assert "2024-01-02 00:00:00: +" in report.step("extreme_returns").detail
+
+
 @pytest.mark.parametrize("offered, words", [
     (pd.date_range("2020-01-06", periods=60, freq="W-MON"),
      r"new\.csv has weekly bars \(60 bars, step 7d\), but the model was trained on business-daily bars, weekdays "
@@ -341,3 +369,13 @@ def test_an_hourly_model_refuses_five_minute_bars_and_takes_its_own():
     with pytest.raises(DateGapError, match=r"5-minute bars.*trained on hourly bars, 24/7 \(step 1h\)"):
         check_no_date_gaps(pd.date_range("2024-03-01", periods=300, freq="5min"), None, label="x", frequency=model)
     check_no_date_gaps(pd.date_range("2024-03-01", periods=100, freq="h"), None, label="x", frequency=model)
+
+
+def test_bar_kind_names_the_bars_for_titles():
+    from helpers.frequency import bar_kind
+
+    assert bar_kind(pd.bdate_range("2024-01-01", periods=30)) == "daily"
+    assert bar_kind(pd.date_range("2024-01-01", periods=30, freq="h")) == "hourly"
+    assert bar_kind(pd.date_range("2024-01-01", periods=30, freq="5min")) == "5-minute"
+    assert bar_kind(pd.date_range("2020-01-03", periods=30, freq="W-FRI")) == "weekly"
+    assert bar_kind(pd.bdate_range("2024-01-01", periods=3)) == "" and bar_kind(None) == ""

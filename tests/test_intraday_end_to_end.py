@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from helpers.config import RunConfig
+from helpers.evaluate import directional_accuracy_line
 from helpers.runfolder import RunPaths
 from helpers.runner import NOTEBOOKS, run_series
 
@@ -72,7 +73,7 @@ def five_minute(tmp_path_factory) -> RunPaths:
     return run(tmp_path_factory, "xyz_5m", "XYZ", five_minute_stamps())
 
 
-SPANS = {"hourly": ("2024-01-01", "2024-02-07 11:00:00"),          # midnight is written as the date alone
+SPANS = {"hourly": ("2024-01-01 00:00:00", "2024-02-07 11:00:00"),   # an intraday midnight keeps its time
          "five_minute": ("2024-01-02 09:30:00", "2024-01-17 15:55:00")}
 CASES = [("hourly", hourly_stamps, "hourly", "1h", "24/7", 24, 24 * 365),
          ("five_minute", five_minute_stamps, "5-minute", "5min", "sessions", 78, 252 * 78)]
@@ -105,8 +106,20 @@ def test_the_manifest_records_the_frequency_and_metrics_annualise_by_its_bars(re
     assert " " in metrics["rows"]["last_test_date"]                   # a time of day, not a date
     sentences = " ".join([metrics["direction"]["sentence"], metrics["verdict"],
                           metrics["strategy"]["long_flat"]["against_chance"]["sentence"],
-                          json.loads(paths.risk.read_text())["reading"]])
+                          json.loads(paths.risk.read_text())["reading"], metrics["lag_diagnostic"]["verdict"],
+                          directional_accuracy_line(metrics)])
     assert "test bars" in sentences and " day" not in sentences and "yesterday" not in sentences
+    assert directional_accuracy_line(metrics).endswith(" bars") or "every test bar" in directional_accuracy_line(metrics)
+
+
+@pytest.mark.slow
+def test_the_hourly_pages_titles_and_generated_lines_speak_of_bars(hourly):
+    pages = {stem: hourly.notebook_html(stem).read_text() for stem in ("02_explore", "06_evaluate", "08_risk")}
+    assert "Autocorrelation of hourly returns" in pages["02_explore"]
+    assert "Autocorrelation of daily returns" not in pages["02_explore"]
+    assert "20-bar average" in pages["02_explore"] and "20-day average" not in pages["02_explore"]
+    assert "shift k (bars; +1 = the previous bar" in pages["06_evaluate"]
+    assert "one-bar VaR" in pages["08_risk"] and "one-day VaR" not in pages["08_risk"]
 
 
 @pytest.mark.slow

@@ -150,6 +150,20 @@ def test_score_fills_only_target_dates_that_have_data(ledger):
     assert report["target_date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-08", "2024-01-09"]
 
 
+def test_intraday_forecasts_are_stored_and_scored_with_the_time_of_their_midnight_bar(ledger):
+    ledger.append(rows(as_of="2024-01-01 22:00:00", targets=("2024-01-01 23:00:00", "2024-01-02 00:00:00")))
+    ledger.append(rows(as_of="2024-01-01 00:00:00", targets=("2024-01-01 01:00:00",), method="direct"))
+    stored = ledger.forecasts()
+    assert sorted(pd.to_datetime(stored["target_date"]).dt.hour) == [0, 1, 23]
+    with sqlite3.connect(ledger.path) as conn:
+        texts = {d for row in conn.execute("SELECT as_of_date, target_date FROM forecasts") for d in row}
+    assert "2024-01-02 00:00:00" in texts and "2024-01-01 00:00:00" in texts and "2024-01-02" not in texts
+    hourly = pd.date_range("2024-01-01", periods=30, freq="h")
+    assert ledger.score(pd.DataFrame({"close": range(30)}, index=pd.DatetimeIndex(hourly, name="date"))) == 3
+    realized = ledger.realized().set_index("target_date")["actual"]
+    assert realized["2024-01-02 00:00:00"] == 24.0 and realized["2024-01-01 23:00:00"] == 23.0
+
+
 def test_score_never_rewrites_a_recorded_actual(ledger):
     ledger.append(rows())
     ledger.score(closes({"2024-01-08": 101.0}))

@@ -194,6 +194,14 @@ def test_lag_diagnostic_flags_a_forecast_that_is_yesterdays_price():
     assert by_lag[1]["rmse"] == pytest.approx(0.0) and by_lag[1]["change_correlation"] == pytest.approx(1.0)
 
 
+def test_the_lag_verdict_of_intraday_bars_speaks_of_bars():
+    actual = _series(random_prices(300, 4))
+    trailing = lag_diagnostic(actual, actual.shift(1).bfill(), unit="bar")["verdict"]
+    assert "previous bar's actual" in trailing and "the last bar's price" in trailing
+    assert "day" not in trailing and "yesterday" not in trailing
+    assert "yesterday's price" in lag_diagnostic(actual, actual.shift(1).bfill())["verdict"]
+
+
 def test_lag_diagnostic_does_not_flag_the_actual_itself():
     actual = _series(random_prices(300, 5))
     result = lag_diagnostic(actual, actual)

@@ -241,4 +241,6 @@ def test_a_best_shift_at_the_edge_of_the_shifts_tried_is_reported_as_a_lower_bou
     lag = {"best_lag": 2, "by_lag": [{"lag": k} for k in (-1, 0, 1, 2)]}
     assert "2 or more day(s) earlier" in modelling._lag_clause(lag)
     assert "1 day(s) earlier" in modelling._lag_clause({**lag, "best_lag": 1})
+    assert "1 bar(s) earlier" in modelling._lag_clause({**lag, "best_lag": 1}, unit="bar")
+    assert "same bar's actual price" in modelling._lag_clause({**lag, "best_lag": 0}, unit="bar")
     assert "LATER" in modelling._lag_clause({**lag, "best_lag": -1})

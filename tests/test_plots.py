@@ -331,3 +331,34 @@ def test_rolling_volatility_follows_the_series_frequency(frequency, windows, uni
     assert [trace.name for trace in fig.data] == [f"{w}-{unit}" for w in windows]
     expected = returns.rolling(windows[0]).std().iloc[-1] * np.sqrt(per_year)
     assert fig.data[0].y[-1] == pytest.approx(expected)
+
+
+def test_titles_legends_and_axes_name_the_series_bars_not_days():
+    hourly = pd.date_range("2024-01-01", periods=200, freq="h", name="date")
+    daily = pd.bdate_range("2024-01-01", periods=200, name="date")
+    close = pd.Series(100 * np.exp(np.cumsum(RNG.normal(0, 0.01, 200))))
+    r_hourly = np.log(close.set_axis(hourly)).diff().dropna()
+    r_daily = np.log(close.set_axis(daily)).diff().dropna()
+    assert plots.return_distribution(r_hourly).layout.title.text.startswith("Hourly returns against a normal curve")
+    assert plots.return_distribution(r_daily).layout.title.text.startswith("Daily returns against a normal curve")
+    names = [t.name for t in plots.candlestick(pd.DataFrame({"close": close.to_numpy()}, index=hourly)).data]
+    assert "20-bar average" in names and not any("day" in str(n) for n in names)
+    assert "20-day average" in [t.name for t in plots.candlestick(pd.DataFrame({"close": close.to_numpy()},
+                                                                               index=daily)).data]
+    lags = {"lags": [-1, 0, 1], "rmse": [1.0, 0.5, 0.6], "change_correlation": [0.1, 0.2, 0.3]}
+    assert plots.lag_chart({**lags, "unit": "bar"}).layout.xaxis.title.text == \
+        "shift k (bars; +1 = the previous bar's actual)"
+    assert plots.lag_chart(lags).layout.xaxis.title.text == "shift k (days; +1 = yesterday's actual)"
+    assert plots.rolling_error(hourly, {"model": np.ones(200)}).layout.title.text == \
+        "Rolling 21-bar mean absolute error"
+    var = plots.var_backtest(hourly, r_hourly.reindex(hourly).fillna(0).to_numpy(), {"model": np.full(200, 0.01)}, 0.95)
+    assert any(" bars (expected " in str(t.name) for t in var.data)
+    assert plots.correlation_bars(pd.Series({"rsi": 0.1}), unit="bar").layout.title.text == \
+        "Correlation with the next bar's return"
+
+
+def test_the_drawdown_of_intraday_bars_names_its_peak_and_trough_with_their_time():
+    hourly = pd.date_range("2024-01-01", periods=48, freq="h", name="date")
+    close = pd.Series(np.r_[np.linspace(100, 110, 24), np.linspace(109, 90, 24)], index=hourly)
+    text = plots.drawdown(close).layout.annotations[0].text
+    assert "peak 2024-01-01 23:00:00" in text and "trough 2024-01-02 23:00:00" in text

@@ -36,6 +36,7 @@ from helpers.providers.base import (
     NetworkError,
     RateLimitError,
     UnknownTickerError,
+    offline_options,
 )
 
 SOURCE = "yfinance"
@@ -105,7 +106,7 @@ def fetch(ticker: str, *, start: str | None, end: str | None, auto_adjust: bool 
             tried = f"{attempts} attempt{'s' if attempts > 1 else ''}"
             if failure.kind == "rate_limit":
                 raise RateLimitError(SOURCE, f"{failure.detail}; {tried}") from None
-            raise NetworkError(SOURCE, f"{failure.detail}; {tried}") from None
+            raise NetworkError(SOURCE, f"{failure.detail}; {tried}", interval) from None
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -154,9 +155,8 @@ def _download_once(yf: Any, ticker: str, *, start: str | None, end: str | None, 
             kind = _classify_exception(exc, yf)
             if kind:
                 raise _TransientFailure(kind, _describe(exc)) from None
-            raise DataSourceError(f"yfinance failed for {ticker!r}: {_describe(exc)}; run again, or use a CSV "
-                                  f"(source='csv'), the embedded sample (source='sample') or synthetic data "
-                                  f"(source='synthetic')") from exc
+            raise DataSourceError(f"yfinance failed for {ticker!r}: {_describe(exc)}; run again, or "
+                                  f"{offline_options(interval)}") from exc
     texts = messages.texts + _shared_errors(yf, ticker)
     frame = _to_canonical(raw, ticker, auto_adjust)
     if frame is not None and not frame.empty:
@@ -168,8 +168,8 @@ def _download_once(yf: Any, ticker: str, *, start: str | None, end: str | None, 
         raise _TransientFailure("network", _first_matching(texts, _NETWORK_PATTERN))
     if _UNKNOWN_PATTERN.search(joined) or (start is None and end is None):
         detail = _first_matching(texts, _UNKNOWN_PATTERN) if texts else "no rows at all for the full history"
-        raise UnknownTickerError(ticker, SOURCE, detail)
-    raise EmptyDownloadError(ticker, SOURCE, start, end)
+        raise UnknownTickerError(ticker, SOURCE, detail, interval)
+    raise EmptyDownloadError(ticker, SOURCE, start, end, interval)
 
 
 def _exclusive_end(end: str | None) -> str | None:
