@@ -145,7 +145,8 @@ def future_timestamps(last: pd.Timestamp | str, n: int, calendar: str,
                       frequency: dict[str, Any] | None = None) -> pd.DatetimeIndex:
     """The ``n`` bar timestamps after ``last`` at the series' frequency (``Frequency.to_dict()``; None: daily).
 
-    Daily bars: :func:`future_dates` on ``calendar``. Weekly and monthly bars: the same weekday a week later,
+    Daily bars: :func:`future_dates` on ``calendar``, or on ``frequency['trading_calendar']`` when weekday bars
+    name an exchange (its holidays are skipped even when the model's own calendar is plain business days). Weekly and monthly bars: the same weekday a week later,
     the same day of the month a month later. Intraday bars keep their time of day: a 24/7 series (crypto)
     steps ahead; a 24/5 series (FX) steps ahead and skips Saturdays and Sundays; a series of sessions
     continues inside the usual session (``frequency['session']``, first to last bar) and then opens the next
@@ -156,6 +157,9 @@ def future_timestamps(last: pd.Timestamp | str, n: int, calendar: str,
 
     found = frequency_from_dict(frequency)
     if found is None or found.is_daily:
+        exchange = (frequency or {}).get("trading_calendar")
+        if found is not None and found.calendar == "weekdays" and exchange and exchange not in ALIASES:
+            calendar = exchange   # the exchange the data report named knows the holidays (no forecast on one)
         return future_dates(last, n, calendar)
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a whole number of future bars >= 1, got {n!r}")

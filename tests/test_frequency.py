@@ -379,3 +379,16 @@ def test_bar_kind_names_the_bars_for_titles():
     assert bar_kind(pd.date_range("2024-01-01", periods=30, freq="5min")) == "5-minute"
     assert bar_kind(pd.date_range("2020-01-03", periods=30, freq="W-FRI")) == "weekly"
     assert bar_kind(pd.bdate_range("2024-01-01", periods=3)) == "" and bar_kind(None) == ""
+
+
+def test_daily_forecasts_skip_the_holidays_of_the_exchange_the_data_report_named():
+    """A business-day model of an XNYS stock forecasts from Friday 2018-02-16: Monday the 19th is Presidents'
+    Day, so the next two trading days are the 20th and 21st; without the exchange, Monday would be dated."""
+    from helpers.calendar import future_timestamps
+
+    days = pd.bdate_range("2017-01-02", "2018-02-16", name="date")
+    frequency = {**infer_frequency(days).to_dict(), "trading_calendar": "XNYS"}
+    dated = future_timestamps(days[-1], 2, "business", frequency)
+    assert list(dated.strftime("%Y-%m-%d")) == ["2018-02-20", "2018-02-21"]
+    plain = future_timestamps(days[-1], 2, "business", {**frequency, "trading_calendar": "business"})
+    assert list(plain.strftime("%Y-%m-%d")) == ["2018-02-19", "2018-02-20"]
