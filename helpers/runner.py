@@ -45,6 +45,7 @@ NOTEBOOKS = ("01_collect", "02_explore", "03_featurize", "04_model", "05_tune", 
 DEFAULT_NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 ALPHAVANTAGE_KEY_ENV = "ALPHAVANTAGE_API_KEY"
 DEFAULT_WORKERS = 2                  # kernels at a time (see the module docstring)
+SIDE_BRANCH_NICE = 10                # priority step of a notebook nothing waits on, started beside the chain
 
 # Environment of the notebook kernels: figures without plotly.js (each page loads the run folder's one
 # plotly.min.js, see helpers/plotlyjs.py), and TensorFlow's C++ INFO lines off (they would fill the pages).
@@ -335,7 +336,11 @@ def run_in_dependency_order(stems: Sequence[str], run: Callable[[str], None], wo
                 if ready is None:
                     break
                 pending.remove(ready)
-                running[executor.submit(run, ready)] = ready
+                # A side branch (nothing waits on it) started beside the chain runs at a lower priority: the
+                # chain gets the CPU whenever both want it, the side branch every cycle the chain leaves idle.
+                side = waiting_on[ready] == 0 and any(waiting_on[other] > 0 for other in running.values())
+                future = executor.submit(run, ready, nice=SIDE_BRANCH_NICE) if side else executor.submit(run, ready)
+                running[future] = ready
                 yield ready, NotebookStatus("interrupted")
             if not running:
                 break
@@ -370,7 +375,9 @@ def _notebook_pool(workers: int) -> cf.Executor:
     if workers == 1:
         return _InlineExecutor()
     # spawn, not fork: a forked child would inherit this process's threads (tqdm, zmq) in an unknown state.
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    # One notebook per process: a side branch's lower priority must not carry over to the next notebook.
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                  max_tasks_per_child=1)
 
 
 class _InlineExecutor(cf.Executor):
@@ -387,8 +394,13 @@ class _InlineExecutor(cf.Executor):
         return future
 
 
-def run_notebook(stem: str, *, notebooks_dir: Path, paths: RunPaths, kernel_name: str, no_code: bool) -> None:
-    """Execute one notebook of the series into the run folder and export its page (also when it fails)."""
+def run_notebook(stem: str, *, notebooks_dir: Path, paths: RunPaths, kernel_name: str, no_code: bool,
+                 nice: int = 0) -> None:
+    """Execute one notebook of the series into the run folder and export its page (also when it fails).
+    ``nice``: lower this process's priority (and so its kernel's) by that much first; only in a process of its
+    own (:func:`run_in_dependency_order` gives it one)."""
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
     try:
         execute_notebook(Path(notebooks_dir) / f"{stem}.ipynb", paths, kernel_name=kernel_name)
     except NotebookFailed:

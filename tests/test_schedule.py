@@ -40,11 +40,13 @@ class _Recorder:
         self.seconds, self.fail, self.longer = seconds, fail, longer or {}
         self.start: dict[str, float] = {}
         self.end: dict[str, float] = {}
+        self.nice: dict[str, int] = {}
         self.lock = threading.Lock()
 
-    def __call__(self, stem: str) -> None:
+    def __call__(self, stem: str, nice: int = 0) -> None:
         with self.lock:
             self.start[stem] = time.perf_counter()
+            self.nice[stem] = nice
         time.sleep(self.longer.get(stem, self.seconds))
         with self.lock:
             self.end[stem] = time.perf_counter()
@@ -72,6 +74,8 @@ def test_two_at_a_time_no_notebook_starts_before_what_it_reads_is_written(thread
         running += 1 if status.state == "interrupted" else -1
         assert 0 <= running <= 2
     assert {stem for stem, status in events if status.state == "ok"} == set(NOTEBOOKS)
+    # Side branches started beside the chain yield the CPU to it; the chain and the last two do not.
+    assert {stem for stem, nice in record.nice.items() if nice} == {"02_explore", "04_model"}
 
 
 def test_one_at_a_time_runs_in_series_order_in_this_process():
