@@ -280,14 +280,22 @@ def run_series(config: RunConfig, *, out_dir: str | Path = DEFAULT_REPORTS, run_
     if workers < 1:
         raise ConfigError("workers", workers, "a whole number of notebooks at a time >= 1")
     try:
-        with _kernel_environment(), _progress(stems, config.ticker, progress) as bar:
+        with _kernel_environment(), _progress(stems, config.ticker, progress) as bar, \
+                cf.ThreadPoolExecutor(max_workers=1) as exporter:
+            # Pages are exported here, in a thread, while the notebooks that waited on this one already run.
             run = functools.partial(run_notebook, notebooks_dir=notebooks_dir, paths=paths,
-                                    kernel_name=kernel_name, no_code=no_code)
+                                    kernel_name=kernel_name, no_code=no_code, export=False)
+            exports = []
             for stem, status in run_in_dependency_order(stems, run, workers):
                 statuses[stem] = status
+                if status.state == "ok":
+                    exports.append(exporter.submit(export_html, paths.notebook(stem), paths.notebook_html(stem),
+                                                   no_code=no_code))
                 if status.state != "interrupted":
                     bar.update(1)
                 bar.set_postfix_str(", ".join(s for s, st in statuses.items() if st.state == "interrupted"))
+            for done in exports:
+                done.result()
     finally:
         write_index(paths.root, config, notebooks_status=statuses)
     return paths.root
@@ -327,8 +335,7 @@ def run_in_dependency_order(stems: Sequence[str], run: Callable[[str], None], wo
     pending = stems if workers == 1 else sorted(stems, key=lambda stem: (-waiting_on[stem], stems.index(stem)))
     done: set[str] = set()
     failure: NotebookFailed | None = None
-    pool = _notebook_pool(workers)
-    with pool as executor:
+    with _notebook_pool(workers) as executor, _notebook_pool(workers, one_per_process=True) as side_executor:
         running: dict[cf.Future, str] = {}
         while pending or running:
             while failure is None and len(running) < workers:
@@ -339,7 +346,8 @@ def run_in_dependency_order(stems: Sequence[str], run: Callable[[str], None], wo
                 # A side branch (nothing waits on it) started beside the chain runs at a lower priority: the
                 # chain gets the CPU whenever both want it, the side branch every cycle the chain leaves idle.
                 side = waiting_on[ready] == 0 and any(waiting_on[other] > 0 for other in running.values())
-                future = executor.submit(run, ready, nice=SIDE_BRANCH_NICE) if side else executor.submit(run, ready)
+                future = (side_executor.submit(run, ready, nice=SIDE_BRANCH_NICE) if side
+                          else executor.submit(run, ready))
                 running[future] = ready
                 yield ready, NotebookStatus("interrupted")
             if not running:
@@ -370,14 +378,16 @@ def _all_needs(stem: str, needs: dict[str, set[str]]) -> set[str]:
     return out
 
 
-def _notebook_pool(workers: int) -> cf.Executor:
-    """Spawned processes for several kernels at a time; this process itself for one (no start-up cost)."""
+def _notebook_pool(workers: int, *, one_per_process: bool = False) -> cf.Executor:
+    """Spawned processes for several kernels at a time; this process itself for one (no start-up cost).
+
+    The chain's processes live through the run (papermill imported once); ``one_per_process`` gives each
+    notebook a fresh process, for the side branches, whose lower priority must not carry over."""
     if workers == 1:
         return _InlineExecutor()
     # spawn, not fork: a forked child would inherit this process's threads (tqdm, zmq) in an unknown state.
-    # One notebook per process: a side branch's lower priority must not carry over to the next notebook.
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                  max_tasks_per_child=1)
+                                  max_tasks_per_child=1 if one_per_process else None)
 
 
 class _InlineExecutor(cf.Executor):
@@ -395,10 +405,11 @@ class _InlineExecutor(cf.Executor):
 
 
 def run_notebook(stem: str, *, notebooks_dir: Path, paths: RunPaths, kernel_name: str, no_code: bool,
-                 nice: int = 0) -> None:
-    """Execute one notebook of the series into the run folder and export its page (also when it fails).
-    ``nice``: lower this process's priority (and so its kernel's) by that much first; only in a process of its
-    own (:func:`run_in_dependency_order` gives it one)."""
+                 nice: int = 0, export: bool = True) -> None:
+    """Execute one notebook of the series into the run folder and export its page (a failed one's always;
+    a finished one's unless ``export=False``: then the caller exports it, off the path of the notebooks
+    waiting for this one). ``nice``: lower this process's priority (and so its kernel's) by that much first;
+    only in a process of its own (:func:`run_in_dependency_order` gives it one)."""
     if nice and hasattr(os, "nice"):
         os.nice(nice)
     try:
@@ -406,7 +417,8 @@ def run_notebook(stem: str, *, notebooks_dir: Path, paths: RunPaths, kernel_name
     except NotebookFailed:
         _export_quietly(paths, stem, no_code)
         raise
-    export_html(paths.notebook(stem), paths.notebook_html(stem), no_code=no_code)
+    if export:
+        export_html(paths.notebook(stem), paths.notebook_html(stem), no_code=no_code)
 
 
 def execute_notebook(source: Path, paths: RunPaths, *, kernel_name: str = "python3") -> Path:

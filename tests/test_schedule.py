@@ -57,7 +57,7 @@ class _Recorder:
 @pytest.fixture
 def thread_pool(monkeypatch):
     """Kernels' processes replaced by threads, so the fake run function need not cross a process boundary."""
-    monkeypatch.setattr(runner, "_notebook_pool", lambda workers: cf.ThreadPoolExecutor(max_workers=workers))
+    monkeypatch.setattr(runner, "_notebook_pool", lambda workers, **_: cf.ThreadPoolExecutor(max_workers=workers))
 
 
 def test_two_at_a_time_no_notebook_starts_before_what_it_reads_is_written(thread_pool):
