@@ -6,7 +6,7 @@ stops the notebook in its first cell with a message that names it.
 
 Interactive use (JupyterLab, ``run_dir = ""``): the run folder is ``$LSTM_LAB_RUN`` when set (``make lab
 RUN=reports/<id>`` sets it, so any notebook re-runs against a finished run), else ``reports/lab``; a new
-interactive run defaults to quick mode, so opening 01 in Lab takes minutes, not half an hour. A relative
+interactive run defaults to quick mode, so opening 01 in Lab takes about a minute per notebook at most. A relative
 ``run_dir`` is read from the repository root, never from ``notebooks/`` where the kernel stands.
 """
 
