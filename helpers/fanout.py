@@ -46,7 +46,6 @@ def work_executor(workers: int, dask_address: str | None) -> Iterator[cf.Executo
         client.close()
 
 
-
 @contextlib.contextmanager
 def alongside(fn: Callable[..., Any], /, *args: Any, background: bool | None = None,
               **kwargs: Any) -> Iterator[Callable[[], Any]]:
@@ -55,8 +54,9 @@ def alongside(fn: Callable[..., Any], /, *args: Any, background: bool | None = N
     In a spawned process when ``background`` (default: when the machine has more than one core), so a
     training that keeps one core busy leaves the other to ``fn``; in this process, when the result is first
     asked for, otherwise. ``fn`` and its arguments must be picklable (a module-level function); what it prints
-    is printed here as it comes. The process is stopped, not waited for, when the block raises; if it ends without a result (it could not start, or
-    died), asking for the result raises :class:`BackgroundWorkFailed` saying so.
+    is printed here as it comes. The process is stopped, not waited for, when the block raises; if it ends
+    without a result (it could not start, or died), asking for the result raises :class:`BackgroundWorkFailed`
+    saying so.
     """
     if background is None:
         background = (os.cpu_count() or 1) > 1

@@ -197,6 +197,7 @@ class NetworkForecaster:
         self.validation_residuals_: np.ndarray | None = None
         self.fit_report: EnsembleFit | None = None
         self.manifest: dict[str, Any] | None = None
+        self._towers: Any = None   # the trained towers (fitted in this process): a warm start's weights
 
     # ------------------------------------------------------------------ fitting
     def fit_windows(self, windows: Any, *, verbose: int = 0, memory_budget_bytes: int = DEFAULT_MEMORY_BUDGET,
@@ -269,7 +270,7 @@ class NetworkForecaster:
 
     def towers_weights(self) -> list[np.ndarray]:
         """The trained towers' weights (each tower at its selected epoch), for a warm start."""
-        if getattr(self, "_towers", None) is None:
+        if self._towers is None:
             raise ValueError("towers_weights needs a forecaster fitted in this process (fit or fit_windows)")
         return self._towers.get_weights()
 

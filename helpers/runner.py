@@ -266,6 +266,9 @@ def run_series(config: RunConfig, *, out_dir: str | Path = DEFAULT_REPORTS, run_
     notebooks_dir = Path(notebooks_dir).resolve() if notebooks_dir is not None else DEFAULT_NOTEBOOKS_DIR
     out_dir = Path(out_dir).resolve()
     config = with_absolute_paths(config)
+    workers = default_workers() if workers is None else workers
+    if workers < 1:
+        raise ConfigError("workers", workers, "a whole number of notebooks at a time >= 1")
     preflight(config, kernel_name=kernel_name)
     stems = select_notebooks(notebooks, notebooks_dir)
     if "01_collect" in stems:
@@ -276,15 +279,12 @@ def run_series(config: RunConfig, *, out_dir: str | Path = DEFAULT_REPORTS, run_
     write_plotlyjs(paths.root)
     log.info("run folder %s: %s", paths.root, ", ".join(stems))
     statuses: dict[str, NotebookStatus] = {stem: NotebookStatus("not run") for stem in stems}
-    workers = default_workers() if workers is None else workers
-    if workers < 1:
-        raise ConfigError("workers", workers, "a whole number of notebooks at a time >= 1")
     try:
         with _kernel_environment(), _progress(stems, config.ticker, progress) as bar, \
                 cf.ThreadPoolExecutor(max_workers=1) as exporter:
             # Pages are exported here, in a thread, while the notebooks that waited on this one already run.
             run = functools.partial(run_notebook, notebooks_dir=notebooks_dir, paths=paths,
-                                    kernel_name=kernel_name, no_code=no_code, export=False)
+                                    kernel_name=kernel_name, no_code=no_code)
             exports = []
             for stem, status in run_in_dependency_order(stems, run, workers):
                 statuses[stem] = status
@@ -326,8 +326,8 @@ def run_in_dependency_order(stems: Sequence[str], run: Callable[[str], None], wo
 
     One at a time, they run in series order. Several at a time, among the notebooks ready to start the one with
     the most notebooks waiting on it goes first (05 before 04), so the longest chain never queues behind a
-    side branch. After a failure nothing new starts; the
-    running ones finish, then the first failure is raised.
+    side branch. After a failure nothing new starts; the running ones finish, then the first failure is
+    raised.
     """
     stems = list(stems)
     needs = notebook_needs(stems)
@@ -397,19 +397,17 @@ class _InlineExecutor(cf.Executor):
         future: cf.Future = cf.Future()
         try:
             future.set_result(fn(*args, **kwargs))
-        except BaseException as err:  # noqa: BLE001 - handed to the caller through the future
-            if not isinstance(err, Exception):
-                raise
+        except Exception as err:  # handed to the caller through the future
             future.set_exception(err)
         return future
 
 
 def run_notebook(stem: str, *, notebooks_dir: Path, paths: RunPaths, kernel_name: str, no_code: bool,
-                 nice: int = 0, export: bool = True) -> None:
-    """Execute one notebook of the series into the run folder and export its page (a failed one's always;
-    a finished one's unless ``export=False``: then the caller exports it, off the path of the notebooks
-    waiting for this one). ``nice``: lower this process's priority (and so its kernel's) by that much first;
-    only in a process of its own (:func:`run_in_dependency_order` gives it one)."""
+                 nice: int = 0) -> None:
+    """Execute one notebook of the series into the run folder; a failed one's page is exported here (with its
+    traceback), a finished one's by the caller (:func:`run_series`), off the path of the notebooks waiting
+    for it. ``nice``: lower this process's priority (and so its kernel's) by that much first; only in a
+    process of its own (:func:`run_in_dependency_order` gives it one)."""
     if nice and hasattr(os, "nice"):
         os.nice(nice)
     try:
@@ -417,8 +415,6 @@ def run_notebook(stem: str, *, notebooks_dir: Path, paths: RunPaths, kernel_name
     except NotebookFailed:
         _export_quietly(paths, stem, no_code)
         raise
-    if export:
-        export_html(paths.notebook(stem), paths.notebook_html(stem), no_code=no_code)
 
 
 def execute_notebook(source: Path, paths: RunPaths, *, kernel_name: str = "python3") -> Path:

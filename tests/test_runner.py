@@ -214,6 +214,14 @@ def test_bad_parameter_stops_the_run_before_any_folder_exists(tmp_path):
     assert not (tmp_path / "reports").exists()
 
 
+def test_zero_kernels_at_a_time_is_refused_before_any_folder_exists(tmp_path):
+    notebooks = fake_series(tmp_path / "notebooks", {"01_collect": ["print(1)"]})
+    with pytest.raises(ConfigError) as caught:
+        run_series(quick_config(), out_dir=tmp_path / "reports", notebooks_dir=notebooks, progress=False, workers=0)
+    assert caught.value.field == "workers"
+    assert not (tmp_path / "reports").exists()
+
+
 def test_a_series_too_short_for_the_whole_run_is_refused_before_any_notebook(tmp_path):
     """Pre-flight: the prices are loaded and checked against every split the series makes, in seconds."""
     import numpy as np
