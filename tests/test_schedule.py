@@ -61,13 +61,16 @@ def thread_pool(monkeypatch):
 
 
 def test_two_at_a_time_no_notebook_starts_before_what_it_reads_is_written(thread_pool):
-    record = _Recorder(longer={"04_model": 0.4})
+    record = _Recorder(longer={"04_model": 1.0})
     events = list(run_in_dependency_order(NOTEBOOKS, record, workers=2))
     needs = notebook_needs(NOTEBOOKS)
     for stem in NOTEBOOKS:
         assert all(record.end[other] <= record.start[stem] for other in needs[stem]), stem
     assert record.start["03_featurize"] < record.end["02_explore"]          # side by side
-    assert record.start["05_tune"] <= record.start["04_model"]               # the longer chain first
+    # The longer chain is handed out first. Compared in the order of submission, which the scheduler decides,
+    # not of start times, which two pools' threads decide (they raced within microseconds on CI).
+    started = [stem for stem, status in events if status.state == "interrupted"]
+    assert started.index("05_tune") < started.index("04_model")
     assert record.start["06_evaluate"] < record.end["04_model"]              # 06 does not wait for 04
     running = 0
     for stem, status in events:
