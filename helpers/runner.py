@@ -23,7 +23,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,10 @@ _TF_STARTUP_LINE = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|I\d{4} [\d:.]+\s+\d+ \S+:\d+\] .*"
     r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\.)$")
+# The kernel's shutdown chatter on its stderr (see kernel_stderr_kept).
+_SHUTDOWN_INTERRUPT = re.compile(r"^\[IPKernelApp\] ERROR \| KeyboardInterrupt caught in kernel\.?$")
+_LOGGING_ERROR = "--- Logging error ---"
+_CLOSED_STREAM = "ValueError: I/O operation on closed file"
 # Notebook pages share one stylesheet (JupyterLab's, ~250 kB) beside them instead of a copy each.
 NOTEBOOK_CSS = "notebook.css"
 _CSS_START, _CSS_END = "<!-- lstm-lab notebook css -->", "<!-- /lstm-lab notebook css -->"
@@ -552,11 +556,10 @@ def kernel_stderr_filtered(stream: Any = None) -> Iterator[int]:
 
     def pump() -> None:
         with os.fdopen(read_fd, "r", encoding="utf-8", errors="replace") as pipe:
-            for line in pipe:
-                if not _TF_STARTUP_LINE.match(line.rstrip("\r\n")):
-                    out = stream if stream is not None else sys.stderr
-                    out.write(line)
-                    out.flush()
+            for line in kernel_stderr_kept(pipe):
+                out = stream if stream is not None else sys.stderr
+                out.write(line)
+                out.flush()
 
     thread = threading.Thread(target=pump, name="kernel-stderr", daemon=True)
     thread.start()
@@ -565,6 +568,32 @@ def kernel_stderr_filtered(stream: Any = None) -> Iterator[int]:
     finally:
         os.close(write_fd)              # the kernel has exited: the pump reads to the end and stops
         thread.join(timeout=10)
+
+
+def kernel_stderr_kept(lines: Iterable[str]) -> Iterator[str]:
+    """The lines of a kernel's own stderr worth a user's terminal: all but TensorFlow's start-up lines and the
+    kernel's shutdown chatter.
+
+    At the end of every notebook jupyter_client interrupts the kernel before asking it to shut down, so
+    ipykernel logs "KeyboardInterrupt caught in kernel" (at ERROR level) when nothing was running; and asyncio,
+    finding the kernel's tasks still pending as it exits, logs through an output stream already closed, which
+    Python's logging reports as a "--- Logging error ---" block ending in "Arguments: ...". Such a block is
+    dropped only when its error is that closed stream; any other logging error is passed on whole.
+    """
+    block: list[str] = []
+    for line in lines:
+        bare = line.rstrip("\r\n")
+        if block:
+            block.append(line)
+            if bare.startswith("Arguments:"):
+                if not any(_CLOSED_STREAM in held for held in block):
+                    yield from block
+                block = []
+        elif bare == _LOGGING_ERROR:
+            block = [line]
+        elif not (_TF_STARTUP_LINE.match(bare) or _SHUTDOWN_INTERRUPT.match(bare)):
+            yield line
+    yield from block        # a block cut short by the kernel's exit is not known to be chatter
 
 
 def kernel_manager_class(stderr_fd: int) -> type:

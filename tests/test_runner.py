@@ -407,3 +407,34 @@ def test_export_html_of_a_notebook_without_outputs_works(tmp_path):
     path = write_notebook(tmp_path / "01_collect.ipynb", ["x = 1"])
     html = export_html(path, tmp_path / "out.html").read_text()
     assert "lab-code" in html and "start_notebook" in html
+
+
+_CLOSED_STREAM_BLOCK = """--- Logging error ---
+Traceback (most recent call last):
+  File "/usr/lib/python3.12/logging/__init__.py", line 1163, in emit
+    stream.write(msg + self.terminator)
+  File "/venv/lib/python3.12/site-packages/ipykernel/iostream.py", line 769, in write
+    raise ValueError(msg)
+ValueError: I/O operation on closed file
+Call stack:
+  File "/usr/lib/python3.12/asyncio/base_events.py", line 1805, in default_exception_handler
+    logger.error('\\n'.join(log_lines), exc_info=exc_info)
+Message: "Task was destroyed but it is pending!\\ntask: <Task pending name='Task-39' coro=<Kernel.dispatch_control()>>"
+Arguments: ()
+"""
+
+
+def test_a_kernels_shutdown_chatter_stays_off_the_terminal_and_other_errors_pass():
+    """Seen at the end of notebooks in `make report`: the interrupt jupyter_client sends before shutting a
+    kernel down, and asyncio logging into the kernel's closed output stream."""
+    from helpers.runner import kernel_stderr_kept
+
+    other_block = _CLOSED_STREAM_BLOCK.replace("ValueError: I/O operation on closed file", "KeyError: 'x'")
+    lines = ("[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.\n" + _CLOSED_STREAM_BLOCK
+             + "W0000 00:00:1796113658.5   32687 something.cc:12] a real TensorFlow warning\n"
+             + other_block + "--- Logging error ---\nTraceback (most recent call last):\n").splitlines(keepends=True)
+    kept = "".join(kernel_stderr_kept(lines))
+    assert "KeyboardInterrupt caught" not in kept
+    assert kept.startswith("W0000 00:00:1796113658.5   32687 something.cc:12] a real TensorFlow warning\n--- Logg")
+    assert other_block in kept                                        # another logging error, whole
+    assert kept.endswith("--- Logging error ---\nTraceback (most recent call last):\n")   # cut short: kept
