@@ -20,9 +20,11 @@ TensorFlow's op determinism switched on, to tell the cost of determinism from th
 from __future__ import annotations
 
 import argparse
+import concurrent.futures as cf
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -156,11 +158,21 @@ def run_training_bench(rows: int = 20_000, features: int = 16, window: int = 60,
         runs.append(common.run_worker(Path(__file__), ["--worker", variant, *argv]))
         if variant == "train_model":   # the machine's limit, measured next to each train_model run
             runs.append(common.run_worker(Path(__file__), ["--worker", MATMUL]))
-    return summarize(runs, load_before=load_before)
+    return summarize(runs, pair=run_side_by_side(["--worker", "train_model", *argv]), load_before=load_before)
 
 
-def summarize(runs: list[dict[str, Any]], *, load_before: list[float] | None = None) -> dict[str, Any]:
-    """The results row from the workers' measurements (in the order they ran)."""
+def run_side_by_side(argv: Sequence[str], n: int = 2) -> list[dict[str, Any]]:
+    """``n`` workers started together, each in its own process: how the product trains (06's ensemble beside
+    its walk-forward, 05's trials beside the default run, two notebooks at a time)."""
+    with cf.ThreadPoolExecutor(max_workers=n) as pool:
+        futures = [pool.submit(common.run_worker, Path(__file__), list(argv)) for _ in range(n)]
+        return [future.result() for future in futures]
+
+
+def summarize(runs: list[dict[str, Any]], *, pair: list[dict[str, Any]] | None = None,
+              load_before: list[float] | None = None) -> dict[str, Any]:
+    """The results row from the workers' measurements (in the order they ran); ``pair``: train_model runs
+    that ran side by side (:func:`run_side_by_side`)."""
     matmuls = [r for r in runs if r["variant"] == MATMUL]
     runs = [r for r in runs if r["variant"] != MATMUL]
     first = runs[0]
@@ -205,6 +217,13 @@ def summarize(runs: list[dict[str, Any]], *, load_before: list[float] | None = N
         numbers["fraction_of_matmul"] = useful / limit
         targets.append(common.target_check("useful FLOP/s of train_model / large-matmul FLOP/s", useful / limit,
                                            ">=", FLOP_FRACTION_TARGET))
+        if pair:
+            # The runs overlap from start to end within a few seconds of start-up, so their rates add up.
+            together = sum(r["useful_gflops_per_s"] for r in pair)
+            numbers["side_by_side_runs"] = len(pair)
+            numbers["side_by_side_useful_gflops_each_run"] = [round(r["useful_gflops_per_s"], 1) for r in pair]
+            numbers["side_by_side_useful_gflops_per_s"] = together
+            numbers["side_by_side_fraction_of_matmul"] = together / limit
     notes = [
         "Samples per second = training samples x epochs / seconds inside fit (validation passes included, "
         "first-epoch graph tracing included on both sides); train_model's time also includes materialising "
@@ -216,6 +235,10 @@ def summarize(runs: list[dict[str, Any]], *, load_before: list[float] | None = N
         f"Useful FLOP/s = forward FLOPs per window (2 x 4h x (d + h) per LSTM layer and step, plus the head) x "
         f"({BACKWARD_FACTOR} x training samples + validation samples) x epochs / fit seconds; the limit is a "
         f"{MATMUL_SIZE} x {MATMUL_SIZE} float32 matmul (best of 10) in its own process after each train_model run.",
+        "Side by side: train_model runs started together in separate processes, their useful GFLOP/s added. "
+        "One fit of this small network keeps about one core busy whatever TensorFlow's thread settings (one "
+        "intra-op and one inter-op thread train as fast as the defaults), so the second core is used by a second "
+        "fit, as the product does, not by threads within one.",
     ]
     return common.make_row(BENCH, command=common.command_line(), numbers=numbers, targets=targets, notes=notes,
                            load_before=load_before)

@@ -366,6 +366,12 @@ def test_the_fraction_of_the_machines_limit_is_useful_over_matmul_flops():
                                     run("plain_fit", 100.0), run("train_model", 100.0), dict(matmul, gflops=30.0)])
     assert row["numbers"]["fraction_of_matmul"] == pytest.approx(15.0 / 40.0)
     assert row["targets"][1]["met"] is False and row["targets"][1]["value"] == pytest.approx(0.375)
+    assert "side_by_side_fraction_of_matmul" not in row["numbers"]
+    paired = bench_training.summarize([run("train_model", 200.0), matmul, run("plain_fit", 100.0)],
+                                      pair=[run("train_model", 120.0), run("train_model", 80.0)])
+    # two runs side by side: 12 + 8 useful GFLOP/s against the 50 GFLOP/s matmul
+    assert paired["numbers"]["side_by_side_useful_gflops_per_s"] == pytest.approx(20.0)
+    assert paired["numbers"]["side_by_side_fraction_of_matmul"] == pytest.approx(0.4)
 
 
 @pytest.mark.slow

@@ -1,4 +1,4 @@
-"""Hourly (24/7), 5-minute (exchange sessions) and weekly CSVs through the whole series with tiny settings: every
+"""Hourly (24/7) and 5-minute (exchange sessions) CSVs through the whole series with tiny settings: every
 file the run writes keeps the bars' time of day, and the series' frequency is followed (season, annualisation,
 future timestamps, the manifest, the ledger), instead of the bars being cut to one a day or refused."""
 
@@ -46,11 +46,18 @@ def ohlcv_csv(path, stamps: pd.DatetimeIndex):
     return path
 
 
-def run(tmp_path_factory, name: str, ticker: str, stamps: pd.DatetimeIndex) -> RunPaths:
+# The hourly run goes through every notebook. The 5-minute and weekly runs leave out 04 and 05, the two slowest
+# notebooks in tests, whose frequency-dependent parts (bars in the lag chart, tuning on bars) the hourly run
+# already covers; 06 then keeps the run's own hyperparameters. Everything their tests read is written by the rest.
+WITHOUT_04_05 = tuple(stem for stem in NOTEBOOKS if stem not in ("04_model", "05_tune"))
+
+
+def run(tmp_path_factory, name: str, ticker: str, stamps: pd.DatetimeIndex,
+        notebooks: tuple[str, ...] = NOTEBOOKS) -> RunPaths:
     base = tmp_path_factory.mktemp(name)
     csv = ohlcv_csv(base / f"{name}.csv", stamps)
     config = RunConfig.for_mode("quick", ticker=ticker, csv_path=str(csv), **TINY)
-    return RunPaths(run_series(config, out_dir=base / "reports", progress=False))
+    return RunPaths(run_series(config, out_dir=base / "reports", progress=False, notebooks=notebooks))
 
 
 @pytest.fixture(scope="module")
@@ -58,33 +65,24 @@ def hourly(tmp_path_factory) -> RunPaths:
     return run(tmp_path_factory, "btc_1h", "BTC-USD", hourly_stamps())
 
 
-def weekly_stamps() -> pd.DatetimeIndex:
-    """400 Friday closes, 2015-01-09 .. 2022-09-02."""
-    return pd.date_range("2015-01-09", periods=400, freq="W-FRI")
-
-
-@pytest.fixture(scope="module")
-def weekly(tmp_path_factory) -> RunPaths:
-    return run(tmp_path_factory, "w", "WEEKLY", weekly_stamps())
-
-
 @pytest.fixture(scope="module")
 def five_minute(tmp_path_factory) -> RunPaths:
-    return run(tmp_path_factory, "xyz_5m", "XYZ", five_minute_stamps())
+    return run(tmp_path_factory, "xyz_5m", "XYZ", five_minute_stamps(), WITHOUT_04_05)
 
 
 SPANS = {"hourly": ("2024-01-01 00:00:00", "2024-02-07 11:00:00"),   # an intraday midnight keeps its time
          "five_minute": ("2024-01-02 09:30:00", "2024-01-17 15:55:00")}
 CASES = [("hourly", hourly_stamps, "hourly", "1h", "24/7", 24, 24 * 365),
          ("five_minute", five_minute_stamps, "5-minute", "5min", "sessions", 78, 252 * 78)]
+RAN = {"hourly": NOTEBOOKS, "five_minute": WITHOUT_04_05}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fixture, stamps, name, step, calendar, season, per_year", CASES)
-def test_every_notebook_runs_on_intraday_bars_and_no_bar_is_collapsed(request, fixture, stamps, name, step,
+def test_the_notebooks_run_on_intraday_bars_and_no_bar_is_collapsed(request, fixture, stamps, name, step,
                                                                        calendar, season, per_year):
     paths = request.getfixturevalue(fixture)
-    for stem in NOTEBOOKS:
+    for stem in RAN[fixture]:
         assert paths.notebook_html(stem).exists(), stem
     prices = pd.read_parquet(paths.prices)
     assert prices.index.equals(pd.DatetimeIndex(stamps(), name="date"))
@@ -152,24 +150,6 @@ def test_five_minute_forecasts_open_the_next_session(five_minute):
     last = five_minute_stamps()[-1]
     assert last == pd.Timestamp("2024-01-17 15:55")
     assert list(recursive["date"]) == ["2024-01-18 09:30:00", "2024-01-18 09:35:00", "2024-01-18 09:40:00"]
-
-
-@pytest.mark.slow
-def test_a_weekly_series_runs_with_a_yearly_season_weekly_annualisation_and_forecasts_a_week_apart(weekly):
-    for stem in NOTEBOOKS:
-        assert weekly.notebook_html(stem).exists(), stem
-    frequency = json.loads(weekly.manifest.read_text())["frequency"]
-    assert (frequency["name"], frequency["step"]) == ("weekly", "7d")
-    metrics = json.loads(weekly.metrics.read_text())
-    assert metrics["strategy"]["long_flat"]["periods_per_year"] == 52
-    assert "test weeks" in metrics["strategy"]["long_flat"]["against_chance"]["sentence"]
-    predictions = pd.read_csv(weekly.predictions)
-    prices = pd.read_parquet(weekly.prices)
-    rows = prices.index.get_indexer(pd.to_datetime(predictions["date"]))
-    assert np.allclose(predictions["seasonal_naive"], prices["close"].to_numpy()[rows - 52])   # a year earlier
-    forecast = pd.read_csv(weekly.forecast)
-    recursive = forecast[forecast["method"] == "recursive"]
-    assert list(recursive["date"]) == ["2022-09-09", "2022-09-16", "2022-09-23"]
 
 
 @pytest.mark.slow

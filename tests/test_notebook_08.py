@@ -22,9 +22,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def risk_run(tmp_path_factory):
-    """08 after 01, 03, 04 and 06: model/ is the run's model, which 06 saves last."""
+    """08 after what it reads: 01, 03 and 06 (model/ is the run's model, which 06 saves)."""
     base = tmp_path_factory.mktemp("notebook_08")
-    run_dir = run_after_collect(base, TINY, ["03_featurize", "04_model", "06_evaluate"])
+    run_dir = run_after_collect(base, TINY, ["03_featurize", "06_evaluate"])
     return RunPaths(run_dir), run_notebook("08_risk", run_dir, {"mc_samples": 6}, base / "08_risk.ipynb")
 
 
