@@ -11,7 +11,8 @@ and the ratio (project / plain; target >= 0.95). Beside them, the distance to th
 arithmetic of ``train_model`` in GFLOP/s (:func:`lstm_forward_flops`: the gate products of every LSTM step and
 the head, x3 for a training sample's forward and backward pass, x1 for a validation sample) against one large
 float32 matrix product (``matmul``, 2048 x 2048, the same TensorFlow and threads) measured in the same run,
-as a fraction (target >= 0.40). ``--with-deterministic-plain`` adds plain ``fit`` with
+as a fraction (target >= 0.40), for one run and for two runs side by side. ``--threads N`` sets TensorFlow's
+intra-op and inter-op threads of the training runs (a row of its own, ``training:threadsN``). ``--with-deterministic-plain`` adds plain ``fit`` with
 TensorFlow's op determinism switched on, to tell the cost of determinism from the cost of the feed.
 
     python benchmarks/bench_training.py
@@ -133,6 +134,10 @@ def measure_variant(variant: str, rows: int, features: int, window: int = 60, un
     else:
         raise ValueError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS + (DETERMINISTIC_PLAIN,))}")
     call_s = time.perf_counter() - started
+    import tensorflow as tf
+
+    threads = {"intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),   # 0: TF's choice
+               "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()}
     forward = lstm_forward_flops(window, windows.n_features, units, windows.horizon)
     useful = forward * epochs_run * (BACKWARD_FACTOR * n_train + windows.n_samples("val"))
     return {
@@ -141,24 +146,29 @@ def measure_variant(variant: str, rows: int, features: int, window: int = 60, un
         "epochs": epochs, "epochs_run": epochs_run, "batch_size": batch_size, "train_samples": n_train,
         "val_samples": windows.n_samples("val"), "fit_s": fit_s, "call_s": call_s, "feed": feed,
         "samples_per_s": n_train * epochs_run / fit_s, "cpu_s": cpu_s,
-        "samples_per_cpu_s": n_train * epochs_run / cpu_s,
+        "samples_per_cpu_s": n_train * epochs_run / cpu_s, **threads,
     }
 
 
 def run_training_bench(rows: int = 20_000, features: int = 16, window: int = 60, units: tuple[int, ...] = (64, 64),
                        epochs: int = 3, batch_size: int = 64, cycles: int = 2,
-                       with_deterministic_plain: bool = False) -> dict[str, Any]:
-    """Run the variants ``cycles`` times in alternating order, each in its own process; return the results row."""
+                       with_deterministic_plain: bool = False, threads: int | None = None) -> dict[str, Any]:
+    """Run the variants ``cycles`` times in alternating order, each in its own process; return the results row.
+    ``threads``: TensorFlow's intra-op and inter-op threads in the training workers (default: its own choice);
+    the matmul keeps the defaults, since it measures the machine's limit."""
     load_before = common.load_average()
     variants = VARIANTS + ((DETERMINISTIC_PLAIN,) if with_deterministic_plain else ())
     argv = ["--rows", str(rows), "--features", str(features), "--window", str(window),
             "--units", ",".join(map(str, units)), "--epochs", str(epochs), "--batch-size", str(batch_size)]
+    if threads:
+        argv += ["--threads", str(threads)]
     runs = []
     for variant in common.interleaved_order(variants, cycles):
         runs.append(common.run_worker(Path(__file__), ["--worker", variant, *argv]))
         if variant == "train_model":   # the machine's limit, measured next to each train_model run
             runs.append(common.run_worker(Path(__file__), ["--worker", MATMUL]))
-    return summarize(runs, pair=run_side_by_side(["--worker", "train_model", *argv]), load_before=load_before)
+    return summarize(runs, pair=run_side_by_side(["--worker", "train_model", *argv]), load_before=load_before,
+                     threads=threads)
 
 
 def run_side_by_side(argv: Sequence[str], n: int = 2) -> list[dict[str, Any]]:
@@ -170,9 +180,10 @@ def run_side_by_side(argv: Sequence[str], n: int = 2) -> list[dict[str, Any]]:
 
 
 def summarize(runs: list[dict[str, Any]], *, pair: list[dict[str, Any]] | None = None,
-              load_before: list[float] | None = None) -> dict[str, Any]:
+              load_before: list[float] | None = None, threads: int | None = None) -> dict[str, Any]:
     """The results row from the workers' measurements (in the order they ran); ``pair``: train_model runs
-    that ran side by side (:func:`run_side_by_side`)."""
+    that ran side by side (:func:`run_side_by_side`). A row with ``threads`` set is recorded apart
+    (``training:threads<N>``), beside the row with TensorFlow's own thread settings."""
     matmuls = [r for r in runs if r["variant"] == MATMUL]
     runs = [r for r in runs if r["variant"] != MATMUL]
     first = runs[0]
@@ -183,6 +194,7 @@ def summarize(runs: list[dict[str, Any]], *, pair: list[dict[str, Any]] | None =
         "rows": first["rows"], "features": first["features"], "window": first["window"],
         "train_samples": first["train_samples"], "val_samples": first["val_samples"],
         "epochs": first["epochs"], "batch_size": first["batch_size"], "runs_per_variant": len(by[variants[0]]),
+        "tensorflow_threads": f"{threads} intra-op, {threads} inter-op" if threads else "TensorFlow's defaults",
     }
     for variant in variants:
         rs = by[variant]
@@ -240,8 +252,16 @@ def summarize(runs: list[dict[str, Any]], *, pair: list[dict[str, Any]] | None =
         "intra-op and one inter-op thread train as fast as the defaults), so the second core is used by a second "
         "fit, as the product does, not by threads within one.",
     ]
-    return common.make_row(BENCH, command=common.command_line(), numbers=numbers, targets=targets, notes=notes,
-                           load_before=load_before)
+    return common.make_row(f"{BENCH}:threads{threads}" if threads else BENCH, command=common.command_line(),
+                           numbers=numbers, targets=targets, notes=notes, load_before=load_before)
+
+
+def set_threads(threads: int) -> None:
+    """TensorFlow's intra-op and inter-op thread pools at ``threads`` each; before any op runs in this process."""
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--cycles", type=int, default=2, help="A B pairs, alternating order (default 2: A B B A)")
     parser.add_argument("--with-deterministic-plain", action="store_true",
                         help="also run plain fit with op determinism on (splits determinism from feed costs)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="TensorFlow intra-op and inter-op threads of the training runs (default: TensorFlow's "
+                             "own); recorded as the row training:threads<N>")
     parser.add_argument("--no-record", action="store_true", help="print the row, leave results.json alone")
     parser.add_argument("--worker", choices=VARIANTS + (DETERMINISTIC_PLAIN, MATMUL), help=argparse.SUPPRESS)
     return parser
@@ -267,11 +290,15 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure_matmul()))
         return 0
     if args.worker:
+        if args.threads:
+            set_threads(args.threads)
         print(json.dumps(measure_variant(args.worker, args.rows, args.features, args.window, units, args.epochs,
                                          args.batch_size)))
         return 0
+    if args.threads is not None and args.threads < 1:
+        raise SystemExit("--threads must be at least 1")
     row = run_training_bench(args.rows, args.features, args.window, units, args.epochs, args.batch_size,
-                             args.cycles, args.with_deterministic_plain)
+                             args.cycles, args.with_deterministic_plain, args.threads)
     common.record_and_print(row, record=not args.no_record)
     return 0
 

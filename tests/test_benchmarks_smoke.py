@@ -144,6 +144,14 @@ def test_training_variant_trains_every_epoch_and_reports_throughput(variant):
     assert out["train_samples"] > 100 and out["samples_per_s"] > 0
 
 
+@pytest.mark.slow
+def test_a_training_worker_runs_with_the_threads_it_was_given():
+    out = common.run_worker(Path(bench_training.__file__),
+                            ["--worker", "train_model", "--rows", "300", "--features", "3", "--window", "10",
+                             "--units", "4", "--epochs", "1", "--batch-size", "32", "--threads", "1"])
+    assert (out["intra_op_threads"], out["inter_op_threads"]) == (1, 1)
+
+
 def test_training_ratio_is_project_over_plain_between_neighbours():
     def run(variant, rate):
         return {"variant": variant, "rows": 10, "features": 1, "window": 2, "units": [64, 64], "epochs": 3,
@@ -372,6 +380,9 @@ def test_the_fraction_of_the_machines_limit_is_useful_over_matmul_flops():
     # two runs side by side: 12 + 8 useful GFLOP/s against the 50 GFLOP/s matmul
     assert paired["numbers"]["side_by_side_useful_gflops_per_s"] == pytest.approx(20.0)
     assert paired["numbers"]["side_by_side_fraction_of_matmul"] == pytest.approx(0.4)
+    assert (row["bench"], row["numbers"]["tensorflow_threads"]) == ("training", "TensorFlow's defaults")
+    one = bench_training.summarize([run("train_model", 200.0), matmul, run("plain_fit", 100.0)], threads=1)
+    assert (one["bench"], one["numbers"]["tensorflow_threads"]) == ("training:threads1", "1 intra-op, 1 inter-op")
 
 
 @pytest.mark.slow

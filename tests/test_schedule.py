@@ -61,17 +61,18 @@ def thread_pool(monkeypatch):
 
 
 def test_two_at_a_time_no_notebook_starts_before_what_it_reads_is_written(thread_pool):
-    record = _Recorder(longer={"02_explore": 0.5, "04_model": 1.0})   # margins for a loaded machine
+    record = _Recorder(longer={"04_model": 1.0})
     events = list(run_in_dependency_order(NOTEBOOKS, record, workers=2))
     needs = notebook_needs(NOTEBOOKS)
     for stem in NOTEBOOKS:
         assert all(record.end[other] <= record.start[stem] for other in needs[stem]), stem
-    assert record.start["03_featurize"] < record.end["02_explore"]          # side by side
-    # The longer chain is handed out first. Compared in the order of submission, which the scheduler decides,
-    # not of start times, which two pools' threads decide (they raced within microseconds on CI).
-    started = [stem for stem, status in events if status.state == "interrupted"]
-    assert started.index("05_tune") < started.index("04_model")
-    assert record.start["06_evaluate"] < record.end["04_model"]              # 06 does not wait for 04
+    # Orders are read from the scheduler's own events (a notebook handed out, a notebook done), not from the
+    # threads' clocks: two pools' threads start in either order (within 10 microseconds on CI).
+    order = [(stem, status.state == "interrupted") for stem, status in events]
+    handed_out = [stem for stem, started in order if started]
+    assert order.index(("03_featurize", True)) < order.index(("02_explore", False))     # side by side
+    assert handed_out.index("05_tune") < handed_out.index("04_model")                    # the longer chain first
+    assert order.index(("06_evaluate", True)) < order.index(("04_model", False))        # 06 does not wait for 04
     running = 0
     for stem, status in events:
         running += 1 if status.state == "interrupted" else -1
