@@ -19,6 +19,8 @@ from typing import Any
 from helpers.config import ConfigError
 
 DASK_CONNECT_TIMEOUT_S = 10.0
+# Set to "off" where the cores are already shared out (see second_process_wanted); "auto" or unset otherwise.
+SECOND_PROCESS_ENV = "LSTM_LAB_SECOND_PROCESS"
 
 
 @contextlib.contextmanager
@@ -46,20 +48,36 @@ def work_executor(workers: int, dask_address: str | None) -> Iterator[cf.Executo
         client.close()
 
 
+def second_process_wanted() -> bool:
+    """Whether :func:`alongside` starts a second process when its caller leaves the choice to it: when the
+    machine has more than one core, unless ``LSTM_LAB_SECOND_PROCESS=off``.
+
+    ``off`` is for where the cores are already shared out: a batch running tickers side by side sets it for
+    its runs, and the test suite for its two workers. There a second process would only add its start-up (a
+    Python and a TensorFlow import, about 5 CPU-seconds) to work that already fills the cores. The numbers
+    are the same either way: each fit seeds itself.
+    """
+    setting = os.environ.get(SECOND_PROCESS_ENV, "auto").strip().lower()
+    if setting not in ("auto", "off"):
+        raise ValueError(f"{SECOND_PROCESS_ENV}={os.environ[SECOND_PROCESS_ENV]!r}: use 'auto' (a second process "
+                         f"when the machine has more than one core) or 'off', or unset it")
+    return setting == "auto" and (os.cpu_count() or 1) > 1
+
+
 @contextlib.contextmanager
 def alongside(fn: Callable[..., Any], /, *args: Any, background: bool | None = None,
               **kwargs: Any) -> Iterator[Callable[[], Any]]:
     """Run ``fn(*args, **kwargs)`` while the ``with`` block runs; yield a function returning its result.
 
-    In a spawned process when ``background`` (default: when the machine has more than one core), so a
-    training that keeps one core busy leaves the other to ``fn``; in this process, when the result is first
-    asked for, otherwise. ``fn`` and its arguments must be picklable (a module-level function); what it prints
+    In a spawned process when ``background`` (default: :func:`second_process_wanted`), so a training that
+    keeps one core busy leaves the other to ``fn``; in this process, when the result is first asked for,
+    otherwise. ``fn`` and its arguments must be picklable (a module-level function); what it prints
     is printed here as it comes. The process is stopped, not waited for, when the block raises; if it ends
     without a result (it could not start, or died), asking for the result raises :class:`BackgroundWorkFailed`
     saying so.
     """
     if background is None:
-        background = (os.cpu_count() or 1) > 1
+        background = second_process_wanted()
     if not background:
         cache: list[Any] = []
 

@@ -160,6 +160,20 @@ def test_walk_forward_reports_each_part_as_one_plain_line():
 
 
 @pytest.mark.slow
+def test_the_walk_forward_gives_the_same_numbers_in_a_second_process():
+    """06 trains the walk-forward in a second process when it has a free core; each fit seeds itself, so the
+    numbers cannot depend on where it ran."""
+    from helpers.fanout import alongside
+
+    frame = synthetic_feature_frame(n=420, seed=3)
+    columns = [c for c in frame.columns if c != "close"]
+    config = tiny_config(walk_forward_folds=1, retrain_every=100000)
+    here = walk_forward_evaluation(frame, columns, config, progress=None)
+    with alongside(walk_forward_evaluation, frame, columns, config, progress=None, background=True) as there:
+        assert there().to_dict() == here.to_dict()
+
+
+@pytest.mark.slow
 def test_the_evaluation_reports_its_long_steps_as_they_finish(tmp_path):
     paths = RunPaths(tmp_path)
     write_features(paths, synthetic_feature_frame(n=420, seed=3))

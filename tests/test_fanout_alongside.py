@@ -64,3 +64,22 @@ def test_what_the_second_process_prints_is_printed_by_the_caller(capsys):
     with alongside(_print_lines, background=True) as result:
         assert result() == 3
     assert capsys.readouterr().out.splitlines() == ["part 1/3 done", "part 2/3 done", "part 3/3 done"]
+
+
+def test_a_second_process_is_wanted_on_several_cores_unless_switched_off(monkeypatch):
+    from helpers.fanout import SECOND_PROCESS_ENV, second_process_wanted
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.delenv(SECOND_PROCESS_ENV, raising=False)
+    assert second_process_wanted()
+    monkeypatch.setenv(SECOND_PROCESS_ENV, "off")
+    assert not second_process_wanted()
+    with alongside(_square_and_pid, 3) as result:          # left to it: this process
+        assert result() == (9, os.getpid())
+    monkeypatch.setenv(SECOND_PROCESS_ENV, "Auto ")
+    assert second_process_wanted()
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert not second_process_wanted()
+    monkeypatch.setenv(SECOND_PROCESS_ENV, "no")
+    with pytest.raises(ValueError, match="LSTM_LAB_SECOND_PROCESS='no': use 'auto'"):
+        second_process_wanted()
