@@ -1,8 +1,4 @@
-"""The test session's setting and collection order for `make test` (pytest -n 2 --dist loadfile).
-
-The suite's two workers already keep both cores busy, so fits train in their own process
-(``LSTM_LAB_SECOND_PROCESS=off``, as a batch of tickers side by side does): a second process would add only
-its start-up. Tests of the second process ask for it explicitly (``background=True``).
+"""Collection order for `make test` (pytest -n 2 --dist loadfile).
 
 pytest-xdist hands out whole files in the order they were collected. Alphabetical order left the heaviest files
 (the end-to-end runs, the tuning and evaluation tests) for late, so one worker ran them alone while the other
@@ -12,12 +8,9 @@ had finished: longest first balances two workers best. Seconds measured with `--
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-from helpers.fanout import SECOND_PROCESS_ENV
 
 HEAVIEST_FIRST = (
     "test_intraday_end_to_end.py",   # 154 s
@@ -36,10 +29,6 @@ HEAVIEST_FIRST = (
     "test_benchmarks_smoke.py",      # 29 s
 )
 _RANK = {name: rank for rank, name in enumerate(HEAVIEST_FIRST)}
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    os.environ.setdefault(SECOND_PROCESS_ENV, "off")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
