@@ -53,9 +53,9 @@ def second_process_wanted() -> bool:
     machine has more than one core, unless ``LSTM_LAB_SECOND_PROCESS=off``.
 
     ``off`` is for where the cores are already shared out: a batch running tickers side by side sets it for
-    its runs. There a second process would only add its start-up (a
-    Python and a TensorFlow import, about 5 CPU-seconds) to work that already fills the cores. The numbers
-    are the same either way: each fit seeds itself.
+    its runs. There a second process would only add its start-up (a Python and a TensorFlow import, about 5
+    CPU-seconds) to work that already fills the cores. The numbers are the same either way: each fit seeds
+    itself.
     """
     setting = os.environ.get(SECOND_PROCESS_ENV, "auto").strip().lower()
     if setting not in ("auto", "off"):
