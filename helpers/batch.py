@@ -8,11 +8,9 @@ every ticker with its verdict, Theil's U and directional accuracy read from the 
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
-import os
 import sys
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,31 +118,18 @@ def run_batch(configs: Sequence[RunConfig], *, workers: int = 1, dask_address: s
     return BatchRows(done, html_path, csv_path)
 
 
-@contextlib.contextmanager
-def _no_second_process(active: bool) -> Iterator[None]:
-    """While ``active``, the notebooks' kernels (started inside, inheriting this environment) train everything
-    in their own process (``LSTM_LAB_SECOND_PROCESS=off``, see :func:`helpers.fanout.second_process_wanted`):
-    with tickers side by side the cores are already shared out. A user's own setting is kept."""
-    if not active or SECOND_PROCESS_ENV in os.environ:
-        yield
-        return
-    os.environ[SECOND_PROCESS_ENV] = "off"
-    try:
-        yield
-    finally:
-        os.environ.pop(SECOND_PROCESS_ENV, None)
-
-
 def run_one(config: RunConfig, *, out_dir: str, notebooks_dir: str | None, notebooks: list[str] | None,
             no_code: bool, kernel_name: str, notebook_workers: int | None = None) -> BatchRow:
     """One ticker's series, in a worker process; every failure becomes a row, never an exception.
     ``notebook_workers``: notebooks at a time within the ticker's run (see :func:`helpers.runner.run_series`);
-    at 1 (tickers side by side) its notebooks start no second process either (:func:`_no_second_process`)."""
+    at 1 (tickers side by side, the cores already shared out) its kernels start no second process either
+    (``LSTM_LAB_SECOND_PROCESS=off`` unless the user set it, see :func:`helpers.fanout.second_process_wanted`)."""
+    kernel_env = {SECOND_PROCESS_ENV: "off"} if notebook_workers == 1 else None
     try:
-        with _ONE_RUN_PER_PROCESS, _no_second_process(notebook_workers == 1):
+        with _ONE_RUN_PER_PROCESS:
             run_dir = run_series(config, out_dir=out_dir, notebooks_dir=notebooks_dir, notebooks=notebooks,
                                  no_code=no_code, progress=False, kernel_name=kernel_name,
-                                 workers=notebook_workers)
+                                 workers=notebook_workers, kernel_env_defaults=kernel_env)
     except NotebookFailed as failure:
         return _failed_row(config.ticker, failure.run_dir, str(failure).splitlines()[0])
     except Exception as err:

@@ -23,7 +23,7 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -255,7 +255,7 @@ def with_absolute_paths(config: RunConfig, base: str | Path | None = None) -> Ru
 def run_series(config: RunConfig, *, out_dir: str | Path = DEFAULT_REPORTS, run_id: str | None = None,
                notebooks_dir: str | Path | None = None, notebooks: Sequence[str] | None = None,
                no_code: bool = False, progress: bool = True, kernel_name: str = "python3",
-               workers: int | None = None) -> Path:
+               workers: int | None = None, kernel_env_defaults: Mapping[str, str] | None = None) -> Path:
     """Execute the series (or ``notebooks``, a subset) into a new run folder under ``out_dir``; return it.
 
     The folder is ``out_dir/<run_id>`` (default ``TICKER-YYYY-MM-DDTHHMM-cell``), suffixed ``-2``, ``-3``, ...
@@ -263,7 +263,8 @@ def run_series(config: RunConfig, *, out_dir: str | Path = DEFAULT_REPORTS, run_
     ConfigError before creating anything when a parameter is bad, NotebookFailed when a notebook raises.
     One run per process at a time: papermill changes the working directory (use helpers.batch for many).
     ``workers``: notebooks at a time (default :func:`default_workers`), each waiting for the notebooks whose
-    files it reads (:func:`run_in_dependency_order`).
+    files it reads (:func:`run_in_dependency_order`). ``kernel_env_defaults``: more environment variables of
+    the run's kernels, each set only when unset (a batch's ``LSTM_LAB_SECOND_PROCESS=off``).
     """
     # Absolute, because the notebooks run with the notebooks folder as their working directory: a relative
     # run folder would otherwise be created a second time under notebooks/.
@@ -284,7 +285,7 @@ def run_series(config: RunConfig, *, out_dir: str | Path = DEFAULT_REPORTS, run_
     log.info("run folder %s: %s", paths.root, ", ".join(stems))
     statuses: dict[str, NotebookStatus] = {stem: NotebookStatus("not run") for stem in stems}
     try:
-        with _kernel_environment(), _progress(stems, config.ticker, progress) as bar, \
+        with _kernel_environment(kernel_env_defaults), _progress(stems, config.ticker, progress) as bar, \
                 cf.ThreadPoolExecutor(max_workers=1) as exporter:
             # Pages are exported here, in a thread, while the notebooks that waited on this one already run.
             run = functools.partial(run_notebook, notebooks_dir=notebooks_dir, paths=paths,
@@ -609,11 +610,13 @@ def kernel_manager_class(stderr_fd: int) -> type:
 
 
 @contextlib.contextmanager
-def _kernel_environment() -> Iterator[None]:
-    """Set KERNEL_ENV (and KERNEL_ENV_DEFAULTS when unset) for the kernels started inside; restore after."""
-    saved = {k: os.environ.get(k) for k in (*KERNEL_ENV, *KERNEL_ENV_DEFAULTS)}
+def _kernel_environment(defaults: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Set KERNEL_ENV (and KERNEL_ENV_DEFAULTS and ``defaults`` when unset) for the kernels started inside;
+    restore after."""
+    defaults = {**KERNEL_ENV_DEFAULTS, **(defaults or {})}
+    saved = {k: os.environ.get(k) for k in (*KERNEL_ENV, *defaults)}
     os.environ.update(KERNEL_ENV)
-    for key, value in KERNEL_ENV_DEFAULTS.items():
+    for key, value in defaults.items():
         os.environ.setdefault(key, value)
     try:
         yield

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 import pytest
 
@@ -103,25 +101,19 @@ def test_configs_from_tickers_drop_blanks_and_duplicates():
 
 
 def test_tickers_side_by_side_start_no_second_process_in_their_notebooks(monkeypatch):
-    """With tickers side by side (one notebook at a time each), a ticker's kernels inherit
-    LSTM_LAB_SECOND_PROCESS=off while its series runs; one ticker at a time leaves the choice to each fit, and
-    a user's own setting is kept either way."""
+    """With tickers side by side (one notebook at a time each), a ticker's kernels get
+    LSTM_LAB_SECOND_PROCESS=off by default; one ticker at a time leaves the choice to each fit."""
     import helpers.batch as batch
     from helpers.fanout import SECOND_PROCESS_ENV
 
     seen = {}
 
     def fake_run_series(config, **kwargs):
-        seen[kwargs["workers"]] = os.environ.get(SECOND_PROCESS_ENV)
+        seen[kwargs["workers"]] = kwargs["kernel_env_defaults"]
         raise RuntimeError("stop here")
 
     monkeypatch.setattr(batch, "run_series", fake_run_series)
-    monkeypatch.delenv(SECOND_PROCESS_ENV, raising=False)
     job = dict(out_dir="out", notebooks_dir=None, notebooks=None, no_code=False, kernel_name="python3")
     for workers in (1, None):
         assert batch.run_one(RunConfig(ticker="AAA"), **job, notebook_workers=workers).status == "failed"
-    assert seen == {1: "off", None: None}
-    assert SECOND_PROCESS_ENV not in os.environ                      # restored after the run
-    monkeypatch.setenv(SECOND_PROCESS_ENV, "auto")
-    batch.run_one(RunConfig(ticker="AAA"), **job, notebook_workers=1)
-    assert seen[1] == "auto"
+    assert seen == {1: {SECOND_PROCESS_ENV: "off"}, None: None}

@@ -7,6 +7,7 @@ a kernel are marked slow (kernel start-up costs a few seconds per notebook).
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -438,3 +439,16 @@ def test_a_kernels_shutdown_chatter_stays_off_the_terminal_and_other_errors_pass
     assert kept.startswith("W0000 00:00:1796113658.5   32687 something.cc:12] a real TensorFlow warning\n--- Logg")
     assert other_block in kept                                        # another logging error, whole
     assert kept.endswith("--- Logging error ---\nTraceback (most recent call last):\n")   # cut short: kept
+
+
+def test_the_kernels_environment_defaults_keep_a_users_own_setting_and_are_restored(monkeypatch):
+    from helpers.runner import _kernel_environment
+
+    monkeypatch.delenv("LSTM_LAB_SECOND_PROCESS", raising=False)
+    with _kernel_environment({"LSTM_LAB_SECOND_PROCESS": "off"}):
+        assert os.environ["LSTM_LAB_SECOND_PROCESS"] == "off"
+    assert "LSTM_LAB_SECOND_PROCESS" not in os.environ
+    monkeypatch.setenv("LSTM_LAB_SECOND_PROCESS", "auto")
+    with _kernel_environment({"LSTM_LAB_SECOND_PROCESS": "off"}):
+        assert os.environ["LSTM_LAB_SECOND_PROCESS"] == "auto"
+    assert os.environ["LSTM_LAB_SECOND_PROCESS"] == "auto"
