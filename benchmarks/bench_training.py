@@ -12,8 +12,9 @@ arithmetic of ``train_model`` in GFLOP/s (:func:`lstm_forward_flops`: the gate p
 the head, x3 for a training sample's forward and backward pass, x1 for a validation sample) against one large
 float32 matrix product (``matmul``, 2048 x 2048, the same TensorFlow and threads) measured in the same run,
 as a fraction (target >= 0.40), for one run and for two runs side by side. ``--threads N`` sets TensorFlow's
-intra-op and inter-op threads of the training runs (a row of its own, ``training:threadsN``). ``--with-deterministic-plain`` adds plain ``fit`` with
-TensorFlow's op determinism switched on, to tell the cost of determinism from the cost of the feed.
+intra-op and inter-op threads of the training runs (a row of its own, ``training:threadsN``).
+``--with-deterministic-plain`` adds plain ``fit`` with TensorFlow's op determinism switched on, to tell the cost
+of determinism from the cost of the feed.
 
     python benchmarks/bench_training.py
 """
