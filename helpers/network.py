@@ -212,20 +212,23 @@ class NetworkForecaster:
         import keras
 
         from helpers.models import build_seed_ensemble
-        from helpers.train import compile_model, set_seed
+        from helpers.train import set_seed
+        from helpers.trainers import compiled_like
 
         config, pre = self.config, windows.preprocessor
         set_seed(config.seed)
         start = pre.no_change_output()
+        # ``towers`` holds the fresh state and, after training, the trained weights; ``trainer`` is a compiled
+        # model of the same architecture lent for this fit (its traced step is reused by refits of this shape).
         towers = build_seed_ensemble(config.cell, config.units, config.dropout, windows.horizon, windows.window,
                                      windows.n_features, self.seeds, output=output_kind(windows.target),
                                      start=start)
-        compile_model(towers, config.learning_rate, windows.target)
         if warm_start is not None:
             previous = warm_start.towers_weights()
             if [w.shape for w in previous] != [w.shape for w in towers.get_weights()]:
                 raise ValueError("warm_start has another shape (cell, units, window, features or seeds) than this fit")
             towers.set_weights(previous)
+        trainer = compiled_like(towers, learning_rate=config.learning_rate, target=windows.target)
         # The validation rows are used twice, so they are halved: the first half stops each tower, the second
         # (closer to the test period, unseen by the stopping) decides how far to trust the departure.
         x_all, y_all = np.ascontiguousarray(windows.inputs("val")), windows.labels("val")
@@ -245,11 +248,12 @@ class NetworkForecaster:
         plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                     patience=max(1, config.patience // 2), min_lr=1e-6)
         started = time.perf_counter()
-        history = towers.fit(**train, epochs=config.epochs, verbose=verbose, callbacks=[selection, plateau],
-                             validation_data=(x_val, np.tile(y_val[:, None, :], tile)))
+        history = trainer.fit(**train, epochs=config.epochs, verbose=verbose, callbacks=[selection, plateau],
+                              validation_data=(x_val, np.tile(y_val[:, None, :], tile)))
         seconds = time.perf_counter() - started
 
-        per_tower = towers.predict(x_judge, batch_size=1024, verbose=0)
+        per_tower = trainer.predict(x_judge, batch_size=1024, verbose=0)
+        towers.set_weights(trainer.get_weights())
         mean = per_tower.mean(axis=1)
         base = start if start is not None else mean
         shrink = 1.0 if start is None else shrinkage_factor(mean, start, y_judge)
