@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import common
 
-BENCHES = ("windowing", "training", "ensemble", "end_to_end", "skill_panel", "panel")
+BENCHES = ("windowing", "training", "ensemble", "refit", "end_to_end", "skill_panel", "panel")
 DEFAULT_MODES = ("quick", "full")
 
 
@@ -39,6 +39,12 @@ def _ensemble(args: argparse.Namespace) -> list[dict[str, Any]]:
     from bench_ensemble import run_ensemble_bench
 
     return [run_ensemble_bench(cycles=args.cycles)]
+
+
+def _refit(args: argparse.Namespace) -> list[dict[str, Any]]:
+    from bench_refit import run_refit_bench
+
+    return [run_refit_bench(cycles=args.cycles)]
 
 
 def _end_to_end(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -61,7 +67,8 @@ def _panel(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
-    "windowing": _windowing, "training": _training, "ensemble": _ensemble, "end_to_end": _end_to_end,
+    "windowing": _windowing, "training": _training, "ensemble": _ensemble, "refit": _refit,
+    "end_to_end": _end_to_end,
     "skill_panel": _skill_panel, "panel": _panel,
 }
 

@@ -23,6 +23,7 @@ import bench_end_to_end  # noqa: E402
 import bench_skill_panel  # noqa: E402
 import bench_training  # noqa: E402
 import bench_ensemble  # noqa: E402
+import bench_refit  # noqa: E402
 import bench_windowing  # noqa: E402
 import common  # noqa: E402
 import run_all  # noqa: E402
@@ -184,6 +185,28 @@ def test_ensemble_speedup_is_sequential_over_towers_between_neighbours():
                                     run("towers", 10.0)])
     assert row["numbers"]["speedup_each_pair"] == [3.0, 2.0]
     assert row["targets"][0]["met"] is True
+
+
+# ---------------------------------------------------------------------- bench 7: refits of one architecture
+@pytest.mark.slow
+def test_refit_variants_give_the_same_forecasts_and_report_each_refit():
+    sizes = dict(refits=2, seeds=2, rows=300, features=3, window=10, units=(4,), epochs=2)
+    kept, new = (bench_refit.measure_variant(v, **sizes) for v in bench_refit.VARIANTS)
+    assert len(kept["refit_s_each"]) == 2 and kept["seconds"] > 0
+    assert kept["forecasts_sha256"] == new["forecasts_sha256"]
+
+
+def test_refit_row_says_when_the_two_ways_disagree():
+    def run(variant, seconds, digest="a"):
+        return {"variant": variant, "refits": 4, "seeds": 5, "rows": 10, "features": 1, "window": 2, "units": [4],
+                "epochs": 2, "batch_size": 8, "seconds": seconds, "cpu_s": seconds, "refit_s_each": [seconds],
+                "forecasts_sha256": digest}
+
+    row = bench_refit.summarize([run("kept", 10.0), run("new", 30.0), run("new", 20.0), run("kept", 10.0)])
+    assert row["numbers"]["speedup_each_pair"] == [3.0, 2.0]
+    assert [t["met"] for t in row["targets"]] == [True, True]
+    row = bench_refit.summarize([run("kept", 10.0), run("new", 30.0, digest="b")])
+    assert row["numbers"]["identical_forecasts"] is False and row["targets"][1]["met"] is False
 
 
 # ---------------------------------------------------------------------- bench 3: end to end

@@ -32,6 +32,21 @@ def test_a_fit_on_a_kept_trainer_gives_the_numbers_of_a_fit_on_a_new_one():
     np.testing.assert_array_equal(after_another_fit, on_a_new_trainer)
 
 
+def test_a_kept_trainer_survives_keras_clear_session():
+    """05's default run clears Keras's session between fits; a trainer kept across it gives the same numbers."""
+    import keras
+
+    cfg = config(epochs=3, seeds=2, dropout=0.3)
+    frame = returns_frame(460, 0.3, seed=2)
+    trainers.forget_trainers()
+    forecasts(returns_frame(500, 0.5, seed=1), cfg)
+    keras.backend.clear_session()
+    _, across = forecasts(frame, cfg)
+    trainers.forget_trainers()
+    _, on_a_new_trainer = forecasts(frame, cfg)
+    np.testing.assert_array_equal(across, on_a_new_trainer)
+
+
 def test_a_fitted_forecaster_keeps_its_weights_when_the_trainer_is_lent_again():
     cfg = config(epochs=3, seeds=2)
     frame = returns_frame(500, 0.5, seed=1)
