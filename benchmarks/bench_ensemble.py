@@ -60,11 +60,8 @@ def measure_variant(variant: str, seeds: int = 5, rows: int = 3400, features: in
 def run_ensemble_bench(seeds: int = 5, cycles: int = 2, **sizes: Any) -> dict[str, Any]:
     """Both variants ``cycles`` times, interleaved, each in its own process; the results row."""
     load_before = common.load_average()
-    argv = ["--seeds", str(seeds)] + [a for k, v in sizes.items()
-                                      for a in (f"--{k.replace('_', '-')}", ",".join(map(str, v))
-                                                if isinstance(v, (tuple, list)) else str(v))]
-    runs = [common.run_worker(Path(__file__), ["--worker", variant, *argv])
-            for variant in common.interleaved_order(VARIANTS, cycles)]
+    argv = common.options_argv({"seeds": seeds, **sizes})
+    runs = common.run_interleaved(Path(__file__), VARIANTS, cycles, argv)
     return summarize(runs, load_before=load_before)
 
 
@@ -99,24 +96,14 @@ def summarize(runs: list[dict[str, Any]], *, load_before: list[float] | None = N
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=5, help="towers / separate models (default 5, full mode)")
-    parser.add_argument("--rows", type=int, default=3400, help="rows of synthetic features (default 3400, AAPL)")
-    parser.add_argument("--features", type=int, default=20)
-    parser.add_argument("--window", type=int, default=30)
-    parser.add_argument("--units", default="64,32")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--cycles", type=int, default=2, help="A B pairs (default 2)")
-    parser.add_argument("--no-record", action="store_true", help="print the row, leave results.json alone")
-    parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
+    common.add_network_options(parser, seeds=5, window=30, units="64,32", epochs=5, batch_size=32,
+                               variants=VARIANTS)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    sizes = dict(rows=args.rows, features=args.features, window=args.window,
-                 units=tuple(int(u) for u in args.units.split(",") if u.strip()), epochs=args.epochs,
-                 batch_size=args.batch_size)
+    sizes = common.network_sizes(args)
     if args.worker:
         print(json.dumps(measure_variant(args.worker, args.seeds, **sizes)))
         return 0

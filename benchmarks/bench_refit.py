@@ -23,17 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import common
+from bench_ensemble import ensemble_config
 from bench_training import make_generator
-from helpers.config import RunConfig
 
 BENCH = "refit"
 VARIANTS = ("kept", "new")
-
-
-def refit_config(seeds: int, window: int, units: tuple[int, ...], epochs: int, batch_size: int) -> RunConfig:
-    """The run's defaults with a fixed budget: patience above the epochs, so every refit trains every epoch."""
-    return RunConfig(window=window, units=units, epochs=epochs, batch_size=batch_size, patience=epochs + 10,
-                     dropout=0.2, cell="lstm", target="log_return", seed=42, seeds=seeds)
 
 
 def measure_variant(variant: str, refits: int = 4, seeds: int = 5, rows: int = 3400, features: int = 20,
@@ -46,7 +40,7 @@ def measure_variant(variant: str, refits: int = 4, seeds: int = 5, rows: int = 3
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS)}")
-    config = refit_config(seeds, window, units, epochs, batch_size)
+    config = ensemble_config(seeds, window, units, epochs, batch_size)   # patience above the epochs
     full = make_generator(rows, features, config)
     ends = [rows // 2 + (rows // 2) * (k + 1) // refits for k in range(refits)]
     digest, each = hashlib.sha256(), []
@@ -70,11 +64,8 @@ def measure_variant(variant: str, refits: int = 4, seeds: int = 5, rows: int = 3
 def run_refit_bench(refits: int = 4, seeds: int = 5, cycles: int = 2, **sizes: Any) -> dict[str, Any]:
     """Both variants ``cycles`` times, interleaved, each in its own process; the results row."""
     load_before = common.load_average()
-    argv = ["--refits", str(refits), "--seeds", str(seeds)] + [
-        a for k, v in sizes.items()
-        for a in (f"--{k.replace('_', '-')}", ",".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v))]
-    runs = [common.run_worker(Path(__file__), ["--worker", variant, *argv])
-            for variant in common.interleaved_order(VARIANTS, cycles)]
+    argv = common.options_argv({"refits": refits, "seeds": seeds, **sizes})
+    runs = common.run_interleaved(Path(__file__), VARIANTS, cycles, argv)
     return summarize(runs, load_before=load_before)
 
 
@@ -113,24 +104,14 @@ def summarize(runs: list[dict[str, Any]], *, load_before: list[float] | None = N
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--refits", type=int, default=4, help="fits of one architecture (default 4)")
-    parser.add_argument("--seeds", type=int, default=5, help="towers (default 5, full mode)")
-    parser.add_argument("--rows", type=int, default=3400, help="rows of synthetic features (default 3400, AAPL)")
-    parser.add_argument("--features", type=int, default=20)
-    parser.add_argument("--window", type=int, default=60)
-    parser.add_argument("--units", default="64,32")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--cycles", type=int, default=2, help="A B pairs (default 2)")
-    parser.add_argument("--no-record", action="store_true", help="print the row, leave results.json alone")
-    parser.add_argument("--worker", choices=VARIANTS, help=argparse.SUPPRESS)
+    common.add_network_options(parser, seeds=5, window=60, units="64,32", epochs=3, batch_size=32,
+                               variants=VARIANTS)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    sizes = dict(rows=args.rows, features=args.features, window=args.window,
-                 units=tuple(int(u) for u in args.units.split(",") if u.strip()), epochs=args.epochs,
-                 batch_size=args.batch_size)
+    sizes = common.network_sizes(args)
     if args.worker:
         print(json.dumps(measure_variant(args.worker, args.refits, args.seeds, **sizes)))
         return 0

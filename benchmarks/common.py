@@ -12,6 +12,8 @@ this folder on ``sys.path``).
 
 from __future__ import annotations
 
+import argparse
+
 import datetime as dt
 import fcntl
 import importlib.metadata
@@ -186,6 +188,12 @@ def interleaved_order(variants: Sequence[str], cycles: int) -> list[str]:
     return order
 
 
+def run_interleaved(script: Path, variants: Sequence[str], cycles: int, argv: Sequence[str]) -> list[dict[str, Any]]:
+    """Each of ``variants`` ``cycles`` times, each run its own ``script --worker VARIANT argv...`` process, in
+    the order :func:`interleaved_order` gives; the workers' results in that order."""
+    return [run_worker(script, ["--worker", variant, *argv]) for variant in interleaved_order(variants, cycles)]
+
+
 def median(values: Sequence[float]) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -356,6 +364,36 @@ def _fmt(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_fmt(v) for v in value) + "]"
     return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def add_network_options(parser: Any, *, seeds: int, window: int, units: str, epochs: int, batch_size: int,
+                        variants: Sequence[str]) -> None:
+    """The options of the benches that train one network two ways on synthetic windows (ensemble, refit): its
+    data and shape, the interleaved cycles, ``--no-record`` and the hidden ``--worker VARIANT``."""
+    parser.add_argument("--seeds", type=int, default=seeds, help=f"seed towers (default {seeds})")
+    parser.add_argument("--rows", type=int, default=3400, help="rows of synthetic features (default 3400, AAPL)")
+    parser.add_argument("--features", type=int, default=20)
+    parser.add_argument("--window", type=int, default=window)
+    parser.add_argument("--units", default=units)
+    parser.add_argument("--epochs", type=int, default=epochs)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--cycles", type=int, default=2, help="A B pairs (default 2)")
+    parser.add_argument("--no-record", action="store_true", help="print the row, leave results.json alone")
+    parser.add_argument("--worker", choices=tuple(variants), help=argparse.SUPPRESS)
+
+
+def network_sizes(args: Any) -> dict[str, Any]:
+    """The data and network options :func:`add_network_options` parsed, as keyword arguments."""
+    return dict(rows=args.rows, features=args.features, window=args.window,
+                units=tuple(int(u) for u in args.units.split(",") if u.strip()), epochs=args.epochs,
+                batch_size=args.batch_size)
+
+
+def options_argv(options: dict[str, Any]) -> list[str]:
+    """Keyword arguments back into command-line options for a worker process (``units=(64, 32)`` ->
+    ``--units 64,32``)."""
+    return [a for k, v in options.items()
+            for a in (f"--{k.replace('_', '-')}", ",".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v))]
 
 
 def command_line() -> str:

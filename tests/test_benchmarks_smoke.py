@@ -209,6 +209,14 @@ def test_refit_row_says_when_the_two_ways_disagree():
     assert row["numbers"]["identical_forecasts"] is False and row["targets"][1]["met"] is False
 
 
+def test_a_worker_gets_the_sizes_its_parent_was_given():
+    sizes = dict(rows=300, features=3, window=10, units=(8, 4), epochs=2, batch_size=16)
+    argv = common.options_argv({"refits": 3, "seeds": 2, **sizes})
+    args = bench_refit.build_parser().parse_args(argv)
+    assert (args.refits, args.seeds, common.network_sizes(args)) == (3, 2, sizes)
+    assert common.network_sizes(bench_ensemble.build_parser().parse_args(common.options_argv(sizes))) == sizes
+
+
 # ---------------------------------------------------------------------- bench 3: end to end
 def test_time_command_reports_exit_code_and_peak_memory_of_the_child(tmp_path):
     allocate = "import numpy as np; a = np.ones(150 * 2**20 // 8); raise SystemExit(3)"
