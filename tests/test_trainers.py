@@ -21,8 +21,9 @@ def forecasts(frame, cfg):
     return net, net.outputs(windows.inputs("test"))
 
 
-def test_a_fit_on_a_kept_trainer_gives_the_numbers_of_a_fit_on_a_new_one():
-    cfg = config(epochs=4, seeds=2, dropout=0.3)
+@pytest.mark.parametrize("target", ["log_return", "direction"])
+def test_a_fit_on_a_kept_trainer_gives_the_numbers_of_a_fit_on_a_new_one(target):
+    cfg = config(epochs=4, seeds=2, dropout=0.3, target=target)
     first, second = returns_frame(500, 0.5, seed=1), returns_frame(460, 0.3, seed=2)
     trainers.forget_trainers()
     forecasts(first, cfg)                                  # leaves a trainer of this shape, optimizer moved on
@@ -94,3 +95,4 @@ def test_state_is_copied_only_between_builds_of_one_architecture():
     other = build_seed_ensemble("lstm", (4,), 0.1, 1, 5, 2, seeds=[1])
     with pytest.raises(ValueError, match="does not match"):
         trainers.load_state(small, other)
+
