@@ -37,6 +37,7 @@ def measure_variant(variant: str, refits: int = 4, seeds: int = 5, rows: int = 3
     the series added one by one), in this process; time them and fingerprint their forecasts."""
     from helpers import trainers
     from helpers.network import NetworkForecaster
+    from helpers.windows import WindowGenerator
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}: use one of {', '.join(VARIANTS)}")
@@ -50,7 +51,7 @@ def measure_variant(variant: str, refits: int = 4, seeds: int = 5, rows: int = 3
             trainers.forget_trainers()
         fit_started = time.perf_counter()
         frame = full.frame.iloc[:end]
-        windows = type(full)(frame, full.feature_columns, config)
+        windows = WindowGenerator(frame, full.feature_columns, config)
         network = NetworkForecaster(frame, full.feature_columns, config).fit_windows(windows)
         each.append(time.perf_counter() - fit_started)
         digest.update(network.outputs(windows.inputs("test")).tobytes())

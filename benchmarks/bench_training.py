@@ -159,10 +159,8 @@ def run_training_bench(rows: int = 20_000, features: int = 16, window: int = 60,
     the matmul keeps the defaults, since it measures the machine's limit."""
     load_before = common.load_average()
     variants = VARIANTS + ((DETERMINISTIC_PLAIN,) if with_deterministic_plain else ())
-    argv = ["--rows", str(rows), "--features", str(features), "--window", str(window),
-            "--units", ",".join(map(str, units)), "--epochs", str(epochs), "--batch-size", str(batch_size)]
-    if threads:
-        argv += ["--threads", str(threads)]
+    argv = common.options_argv(dict(rows=rows, features=features, window=window, units=units, epochs=epochs,
+                                    batch_size=batch_size, **({"threads": threads} if threads else {})))
     runs = []
     for variant in common.interleaved_order(variants, cycles):
         runs.append(common.run_worker(Path(__file__), ["--worker", variant, *argv]))
