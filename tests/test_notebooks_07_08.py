@@ -33,18 +33,14 @@ def base(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def after_06(base):
-    """One run folder through 06, then 07 (defaults) and 08 (its own override); the folder's paths."""
-    run_dir = run_after_collect(base, TINY, ["03_featurize", "06_evaluate", "07_forecast"])
-    run_notebook("08_risk", run_dir, {"mc_samples": 6}, base / "08_risk.ipynb")
-    return RunPaths(run_dir)
+    """One run folder through 06, then 07 (defaults); the folder's paths."""
+    return RunPaths(run_after_collect(base, TINY, ["03_featurize", "06_evaluate", "07_forecast"]))
 
 
 @pytest.fixture(scope="module")
 def risk_page(after_06, base):
-    """08's executed notebook."""
-    import nbformat
-
-    return nbformat.read(base / "08_risk.ipynb", as_version=4)
+    """08 run in the same folder with its own override; its executed notebook."""
+    return run_notebook("08_risk", after_06.root, {"mc_samples": 6}, base / "08_risk.ipynb")
 
 
 def test_07_and_08_read_nothing_the_other_writes():
@@ -74,7 +70,7 @@ def test_notebook_07_records_and_scores_the_ledger(after_06):
     assert 15 <= len(one_step) <= 21
 
 
-def test_notebook_08_writes_the_risk_backtest_into_metrics_and_risk_json(after_06):
+def test_notebook_08_writes_the_risk_backtest_into_metrics_and_risk_json(after_06, risk_page):
     paths = after_06
     metrics = json.loads(paths.metrics.read_text())
     risk = metrics["risk"]
