@@ -9,7 +9,9 @@ the same shape (the walk-forward's parts, above all) paid the trace again and ag
 fresh model's state (its initial weights and its dropout seed states) with a reset optimizer, so training it
 gives the same numbers as training the fresh model would; the trace is paid once per architecture and
 process. The trainer is lent for one fit: the caller copies the trained weights out (the fresh model keeps
-them), because the next fit of that shape overwrites the trainer.
+them), because the next fit of that shape overwrites the trainer. Its LSTM layers run TensorFlow's fused
+kernel (:mod:`helpers.fused`: the same cell, a cheaper trace and epoch); the fresh model keeps Keras's LSTM, so
+what is saved and served loads in plain Keras.
 """
 
 from __future__ import annotations
@@ -103,8 +105,7 @@ def compiled_like(fresh: Any, *, learning_rate: float, target: str) -> Any:
     state, ready to fit; see the module docstring. It is kept for the next fit of the same architecture and
     target in this thread, with its optimizer reset to a new one at ``learning_rate``.
     """
-    import keras
-
+    from helpers.fused import fused_clone
     from helpers.train import compile_model
 
     key = (architecture(fresh), target)
@@ -112,7 +113,7 @@ def compiled_like(fresh: Any, *, learning_rate: float, target: str) -> Any:
     trainer = kept.pop(key, None)
     if trainer is None:
         with _random_state_kept():
-            trainer = compile_model(keras.models.clone_model(fresh), learning_rate, target)
+            trainer = compile_model(fused_clone(fresh), learning_rate, target)
     else:
         reset_optimizer(trainer, learning_rate)
     load_state(trainer, fresh)

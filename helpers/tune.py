@@ -208,6 +208,7 @@ def _hypermodel_class() -> type:
     import keras
     import keras_tuner as kt
 
+    from helpers.fused import fused_clone
     from helpers.models import build_stacked_rnn, start_head_at
     from helpers.train import compile_model, set_seed
 
@@ -260,11 +261,12 @@ def _hypermodel_class() -> type:
 
         def build_model(self, cell: str, units: Sequence[int], dropout: float, learning_rate: float,
                         window: int) -> keras.Model:
-            """The compiled network of one point of the space, from the same builder as notebook 04."""
+            """The compiled network of one point of the space, from the same builder as notebook 04, trained
+            with the fused LSTM kernel like every fit (:func:`helpers.fused.fused_clone`)."""
             set_seed(self.config.seed)
             model = build_stacked_rnn(cell, units, dropout, self.config.horizon, int(window), self.n_features,
                                       output=output_kind(self.config.target), seed=self.config.seed)
-            return compile_model(model, learning_rate, self.config.target)
+            return compile_model(fused_clone(model), learning_rate, self.config.target)
 
         # ---------------------------------------------------------- data and training
         def windows_for(self, window: int) -> TuningWindows:
