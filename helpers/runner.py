@@ -27,9 +27,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import jinja2
-import nbformat
-
 from helpers.atomic import atomic_write_text
 from helpers.config import ConfigError, RunConfig
 from helpers.plotlyjs import (RENDERER_ENV, RENDERER_NAME, add_figure_html, draws_plotly, figure_trace_types,
@@ -433,13 +430,17 @@ def execute_notebook(source: Path, paths: RunPaths, *, kernel_name: str = "pytho
 
     stem = source.stem
     output = paths.notebook(stem)
+    # The kernel is stopped at once when the last cell has run (shutdown_kernel="immediate"): every file a
+    # notebook writes is complete when its cell ends (atomic writes), and a process that has loaded TensorFlow
+    # takes about 1.2 s to tear its modules down on a graceful exit, which the next notebook would wait for.
     try:
         with kernel_stderr_filtered() as stderr_fd:
             papermill.execute_notebook(str(source), str(output),
                                        parameters={"run_dir": str(paths.root), "overrides": {}},
                                        kernel_name=kernel_name, cwd=str(source.parent), progress_bar=False,
                                        log_output=False, extra_arguments=kernel_arguments(kernel_name),
-                                       kernel_manager_class=kernel_manager_class(stderr_fd))
+                                       kernel_manager_class=kernel_manager_class(stderr_fd),
+                                       shutdown_kernel="immediate")
     except PapermillExecutionError as err:
         cell_index = _source_cell_index(output, err.cell_index)
         raise NotebookFailed(stem, cell_index, err.ename, _first_line(err.evalue), paths.root) from err
@@ -451,7 +452,7 @@ def execute_notebook(source: Path, paths: RunPaths, *, kernel_name: str = "pytho
     return output
 
 
-def drop_startup_chatter(nb: nbformat.NotebookNode) -> int:
+def drop_startup_chatter(nb: Any) -> int:
     """Remove TensorFlow's start-up lines (``_TF_STARTUP_LINE``) from the notebook's stderr outputs, in place;
     return how many lines went. Outputs left empty are removed."""
     dropped = 0
@@ -473,6 +474,8 @@ def drop_startup_chatter(nb: nbformat.NotebookNode) -> int:
 
 def _quiet_saved_notebook(output: Path) -> None:
     """Rewrite the executed notebook without TensorFlow's start-up chatter (a failure here only logs)."""
+    import nbformat
+
     try:
         nb = nbformat.read(output, as_version=4)
         if drop_startup_chatter(nb):
@@ -500,6 +503,8 @@ def kernel_arguments(kernel_name: str) -> list[str]:
 def _source_cell_index(output: Path, executed_index: int) -> int:
     """Map papermill's cell index (counted in the executed notebook, injected-parameters cell included)
     to the source notebook's cell index."""
+    import nbformat
+
     try:
         nb = nbformat.read(output, as_version=4)
     except Exception:
@@ -512,6 +517,8 @@ def _source_cell_index(output: Path, executed_index: int) -> int:
 
 def _running_cell_index(output: Path) -> int | None:
     """The source index of the cell papermill last marked running or failed, if the output was saved."""
+    import nbformat
+
     try:
         nb = nbformat.read(output, as_version=4)
     except Exception:
@@ -649,6 +656,9 @@ def export_html(notebook_path: str | Path, html_path: str | Path, *, no_code: bo
     (``plotly.min.js``, ``notebook.css``, written once per folder) loaded by relative path, so the folder
     opens offline, from a zip, anywhere. Figures stored as plotly JSON (the report renderer) are drawn from it.
     """
+    import jinja2
+    import nbformat
+
     from nbconvert import HTMLExporter
 
     notebook_path, html_path = Path(notebook_path), Path(html_path)
