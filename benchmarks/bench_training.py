@@ -11,7 +11,9 @@ and the ratio (project / plain; target >= 0.95). Beside them, the distance to th
 arithmetic of ``train_model`` in GFLOP/s (:func:`lstm_forward_flops`: the gate products of every LSTM step and
 the head, x3 for a training sample's forward and backward pass, x1 for a validation sample) against one large
 float32 matrix product (``matmul``, 2048 x 2048, the same TensorFlow and threads) measured in the same run,
-as a fraction (target >= 0.40), for one run and for two runs side by side. ``--threads N`` sets TensorFlow's
+as a fraction (target >= 0.40), for one run and for two runs side by side; beside it, the same machine's speed on
+this network's own per-step products run back to back (:func:`measure_step_products`), the ceiling of that
+fraction for a network of this shape. ``--threads N`` sets TensorFlow's
 intra-op and inter-op threads of the training runs (a row of its own, ``training:threadsN``).
 ``--with-deterministic-plain`` adds plain ``fit`` with TensorFlow's op determinism switched on, to tell the cost
 of determinism from the cost of the feed.
@@ -75,6 +77,37 @@ def measure_matmul(size: int = MATMUL_SIZE, repeats: int = 10) -> dict[str, Any]
         tf.linalg.matmul(a, b).numpy()
         best = min(best, time.perf_counter() - started)
     return {"variant": MATMUL, "size": size, "seconds_best": best, "gflops": 2 * size ** 3 / best / 1e9}
+
+
+def measure_step_products(batch_size: int, features: int, units: tuple[int, ...], steps: int = 2000,
+                          repeats: int = 5) -> dict[str, float]:
+    """GFLOP/s of each LSTM layer's per-step product, ``(batch x (d + h)) @ ((d + h) x 4h)``, run back to back
+    ``steps`` times inside one traced loop, each product feeding the next as a recurrence does (best of
+    ``repeats``): the most a loop over this network's steps could reach if it did nothing but these products.
+    Keys ``"<d>x<h>"``."""
+    import tensorflow as tf
+
+    out, d = {}, int(features)
+    for h in units:
+        k, n = d + int(h), 4 * int(h)
+        start = tf.random.uniform((batch_size, k), dtype=tf.float32, seed=1)
+        weights = tf.random.uniform((k, n), dtype=tf.float32, seed=2) * 0.01
+
+        @tf.function
+        def chain(a, weights=weights, k=k, n=n):
+            # the product's 4h columns, repeated when the next input (d + h) is wider, cut to d + h
+            step = lambda i, a: (i + 1, tf.tile(tf.linalg.matmul(a, weights), [1, -(-k // n)])[:, :k])  # noqa: E731
+            return tf.while_loop(lambda i, a: i < steps, step, (tf.constant(0), a))[1]
+
+        chain(start).numpy()   # trace and warm up
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            chain(start).numpy()
+            best = min(best, time.perf_counter() - started)
+        out[f"{d}x{h}"] = 2 * batch_size * k * n * steps / best / 1e9
+        d = int(h)
+    return out
 
 
 def make_generator(rows: int, features: int, config: RunConfig, seed: int = 0):
@@ -165,7 +198,7 @@ def run_training_bench(rows: int = 20_000, features: int = 16, window: int = 60,
     for variant in common.interleaved_order(variants, cycles):
         runs.append(common.run_worker(Path(__file__), ["--worker", variant, *argv]))
         if variant == "train_model":   # the machine's limit, measured next to each train_model run
-            runs.append(common.run_worker(Path(__file__), ["--worker", MATMUL]))
+            runs.append(common.run_worker(Path(__file__), ["--worker", MATMUL, *argv]))
     return summarize(runs, pair=run_side_by_side(["--worker", "train_model", *argv]), load_before=load_before,
                      threads=threads)
 
@@ -228,6 +261,11 @@ def summarize(runs: list[dict[str, Any]], *, pair: list[dict[str, Any]] | None =
         numbers["fraction_of_matmul"] = useful / limit
         targets.append(common.target_check("useful FLOP/s of train_model / large-matmul FLOP/s", useful / limit,
                                            ">=", FLOP_FRACTION_TARGET))
+        steps = [r["step_products_gflops"] for r in matmuls if "step_products_gflops" in r]
+        if steps:
+            step_limit = {shape: common.median([s[shape] for s in steps]) for shape in steps[0]}
+            numbers["step_products_gflops_per_s"] = step_limit
+            numbers["step_products_fraction_of_matmul"] = {shape: v / limit for shape, v in step_limit.items()}
         if pair:
             # The runs overlap from start to end within a few seconds of start-up, so their rates add up.
             together = sum(r["useful_gflops_per_s"] for r in pair)
@@ -246,6 +284,10 @@ def summarize(runs: list[dict[str, Any]], *, pair: list[dict[str, Any]] | None =
         f"Useful FLOP/s = forward FLOPs per window (2 x 4h x (d + h) per LSTM layer and step, plus the head) x "
         f"({BACKWARD_FACTOR} x training samples + validation samples) x epochs / fit seconds; the limit is a "
         f"{MATMUL_SIZE} x {MATMUL_SIZE} float32 matmul (best of 10) in its own process after each train_model run.",
+        "Step products: each LSTM layer's per-step product (batch x (d + h)) @ ((d + h) x 4h), keyed d x h, run "
+        "back to back 2,000 times in one traced loop, each feeding the next as a recurrence does (best of 5, in "
+        "the matmul's process): what a loop over this network's steps reaches doing nothing but its products, "
+        "the ceiling for the fraction at this shape on this machine.",
         "Side by side: train_model runs started together in separate processes, their useful GFLOP/s added. "
         "One fit of this small network keeps about one core busy whatever TensorFlow's thread settings (one "
         "intra-op and one inter-op thread train as fast as the defaults), so the second core is used by a second "
@@ -286,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     units = tuple(int(u) for u in args.units.split(",") if u.strip())
     if args.worker == MATMUL:
-        print(json.dumps(measure_matmul()))
+        print(json.dumps({**measure_matmul(),
+                          "step_products_gflops": measure_step_products(args.batch_size, args.features, units)}))
         return 0
     if args.worker:
         if args.threads:

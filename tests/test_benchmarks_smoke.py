@@ -167,6 +167,27 @@ def test_training_ratio_is_project_over_plain_between_neighbours():
     assert row["targets"][0]["met"] is True   # median 0.95
 
 
+@pytest.mark.slow
+def test_step_products_are_measured_for_each_layer_including_a_narrowing_one():
+    """One rate per layer, keyed by its input and units; a layer wider in than its 4h gate columns (64 -> 8)
+    still chains its products."""
+    rates = bench_training.measure_step_products(8, 64, (8, 4), steps=20, repeats=1)
+    assert list(rates) == ["64x8", "8x4"] and all(r > 0 for r in rates.values())
+
+
+def test_the_step_products_ceiling_is_reported_beside_the_large_matmul():
+    def run(variant, rate):
+        return {"variant": variant, "rows": 10, "features": 1, "window": 2, "units": [64, 64], "epochs": 3,
+                "epochs_run": 3, "batch_size": 64, "train_samples": 7, "val_samples": 1, "fit_s": 1.0,
+                "call_s": 1.5, "feed": "arrays", "samples_per_s": rate, "cpu_s": 2.0, "samples_per_cpu_s": rate / 2,
+                "forward_flops_per_sample": 1.0, "useful_gflops_per_s": 20.0}
+
+    matmul = {"variant": "matmul", "gflops": 200.0, "step_products_gflops": {"1x64": 60.0, "64x64": 80.0}}
+    row = bench_training.summarize([run("train_model", 90.0), matmul, run("plain_fit", 100.0)])
+    assert row["numbers"]["fraction_of_matmul"] == 0.1
+    assert row["numbers"]["step_products_fraction_of_matmul"] == {"1x64": 0.3, "64x64": 0.4}
+
+
 # ---------------------------------------------------------------------- bench 5: the ensemble's shape
 @pytest.mark.slow
 @pytest.mark.parametrize("variant", bench_ensemble.VARIANTS)
