@@ -94,13 +94,16 @@ def checkout_of(ref: str) -> Path:
 
 def run_end_to_end(mode: str, *, ticker: str = "AAPL", source: str = "sample", out_dir: Path | None = None,
                    notebooks_dir: Path | None = None, require_all_notebooks: bool = True,
-                   extra_args: Sequence[str] = (), code: Path | None = None, label: str = "") -> dict[str, Any]:
+                   extra_args: Sequence[str] = (), code: Path | None = None, label: str = "",
+                   settle_s: float = 0.0) -> dict[str, Any]:
     """Time ``lstm-lab run --ticker T --source S --mode MODE`` into ``out_dir``; return the results row
-    ``end_to_end:MODE`` (status 'skipped' when the series' notebooks are not all there).
+    ``end_to_end:MODE`` (status 'skipped' when the series' notebooks are not all there). ``settle_s``: first
+    wait up to that long for the machine to be idle (:func:`common.settle`).
 
     ``code``: another checkout of the project (:func:`checkout_of`) whose helpers and notebooks run instead,
     with this environment's libraries; the row is then ``end_to_end:MODE:LABEL``."""
     bench = f"{BENCH}:{mode}" + (f":{label}" if label else "")
+    settled_s = common.settle(settle_s) if settle_s else 0.0
     load_before = common.load_average()
     out_dir = Path(out_dir or common.WORK_DIR / (f"e2e-{mode}" + (f"-{label}" if label else "")))
     program = lstm_lab_command() if code is None else [sys.executable, "-m", "helpers"]
@@ -130,6 +133,8 @@ def run_end_to_end(mode: str, *, ticker: str = "AAPL", source: str = "sample", o
         "peak_rss_mib_largest_process": timing["max_rss_bytes"] / common.MIB,
         "cpu_s_children": timing["user_s"] + timing["system_s"],
     }
+    if settle_s:
+        numbers["settled_s"] = settled_s
     notes = ["Peak memory is ru_maxrss of the waited-for process tree: the largest single process (CLI or a "
              "notebook kernel), not a sum.",
              "cpu_s_children / wall_s above the core count cannot happen; far below it means waiting "
@@ -170,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--before", default=None, metavar="REF",
                         help="also time the code of git REF (a worktree under benchmarks/_work), right before the "
                              "current code in each mode: before and after side by side, at the same load")
+    parser.add_argument("--settle", type=float, default=0.0, metavar="SECONDS",
+                        help="before each run, wait up to SECONDS for the 1-minute load average to fall below "
+                             "0.5, so no run starts on the tail of the previous one (default: no wait)")
     return parser
 
 
@@ -187,11 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         before = None
         if args.before:
             before = run_end_to_end(mode, ticker=args.ticker, source=args.source, code=checkout_of(args.before),
-                                    label="before")
+                                    label="before", settle_s=args.settle)
             before["numbers"]["ref"] = args.before
             common.record_and_print(before, record=not args.no_record,
                                     shown={"bench": before["bench"], "status": before["status"], **before["numbers"]})
-        row = run_end_to_end(mode, ticker=args.ticker, source=args.source)
+        row = run_end_to_end(mode, ticker=args.ticker, source=args.source, settle_s=args.settle)
         if before is not None and before["status"] == "ok" and row["status"] == "ok":
             row["numbers"]["before_ref"] = args.before
             row["numbers"]["before_wall_s"] = before["numbers"]["wall_s"]

@@ -78,6 +78,22 @@ def load_average() -> list[float]:
         return []
 
 
+def settle(max_seconds: float, below: float = 0.5, *, poll_s: float = 5.0,
+           read: Any = load_average, sleep: Any = time.sleep) -> float:
+    """Wait, at most ``max_seconds``, until the 1-minute load average is below ``below``: a measurement then
+    starts on an idle machine, not on the tail of the previous run (the average decays with a one-minute time
+    constant, so from 2 it takes about 1.5 minutes). Returns the seconds waited; 0 when it was low already."""
+    waited = 0.0
+    while waited < max_seconds:
+        loads = read()
+        if not loads or loads[0] < below:
+            break
+        step = min(poll_s, max_seconds - waited)
+        sleep(step)
+        waited += step
+    return waited
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -239,6 +239,16 @@ def test_a_worker_gets_the_sizes_its_parent_was_given():
 
 
 # ---------------------------------------------------------------------- bench 3: end to end
+def test_settle_waits_for_the_load_to_fall_and_no_longer_than_allowed():
+    loads = iter([[2.0, 2.0, 2.0], [1.2, 1.9, 2.0], [0.4, 1.8, 2.0]])
+    slept = []
+    assert common.settle(60, read=lambda: next(loads), sleep=slept.append, poll_s=5) == 10
+    assert slept == [5, 5]
+    busy = []
+    assert common.settle(12, read=lambda: [3.0, 3.0, 3.0], sleep=busy.append, poll_s=5) == 12
+    assert busy == [5, 5, 2]
+    assert common.settle(60, read=lambda: [0.1, 0.5, 1.0], sleep=busy.append) == 0
+
 def test_time_command_reports_exit_code_and_peak_memory_of_the_child(tmp_path):
     allocate = "import numpy as np; a = np.ones(150 * 2**20 // 8); raise SystemExit(3)"
     out = bench_end_to_end.time_command([sys.executable, "-c", allocate], log_dir=tmp_path)
