@@ -279,8 +279,8 @@ def summarize(runs: list[dict[str, Any]], *, pair: list[dict[str, Any]] | None =
         "the windows from the generator's views.",
         "Every run is its own process, variants interleaved (A B B A ...); ratios are taken between "
         "neighbouring runs (the target is checked on their median). ratio_fastest_runs compares each side's "
-        "fastest run, the least disturbed by other work. The CPU-time ratio (samples per CPU-second of the process) is less sensitive to "
-        "other work sharing the machine, but blind to a loss of parallelism.",
+        "fastest run, the least disturbed by other work. The CPU-time ratio (samples per CPU-second of the "
+        "process) is less sensitive to other work sharing the machine, but blind to a loss of parallelism.",
         f"Useful FLOP/s = forward FLOPs per window (2 x 4h x (d + h) per LSTM layer and step, plus the head) x "
         f"({BACKWARD_FACTOR} x training samples + validation samples) x epochs / fit seconds; the limit is a "
         f"{MATMUL_SIZE} x {MATMUL_SIZE} float32 matmul (best of 10) in its own process after each train_model run.",

@@ -12,9 +12,9 @@ it, which reads the gates in the other order: its gradients are wrong.)
 :class:`FusedLSTM` is ``keras.layers.LSTM`` with that kernel as its inner loop whenever the layer uses nothing
 the kernel lacks (a mask, ``go_backwards``, dropout inside the layer, activations other than tanh and sigmoid,
 no bias), else Keras's own loop. Same weights, same config, the same numbers to float rounding.
-:func:`fused_clone` makes a model's copy with every LSTM layer fused. Only training uses it
-(:func:`helpers.trainers.compiled_like`): the model a run saves and serves keeps Keras's LSTM, so the file
-loads in plain Keras.
+:func:`fused_clone` makes a model's copy with every LSTM layer fused. Only training uses it (the compiled
+trainers of :mod:`helpers.trainers`, 05's tuning trials): the model a run saves and serves keeps Keras's LSTM,
+so the file loads in plain Keras.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def _fusable(layer: keras.layers.LSTM, mask: Any) -> bool:
 
 
 def _gates_icfo(values: Any) -> Any:
-    """Keras's gate blocks (i, f, c, o along the last axis) in the order of TensorFlow's ``BlockLSTM`` (i, c, f, o)."""
+    """Keras's gate blocks (i, f, c, o along the last axis) in ``BlockLSTM``'s order (i, c, f, o)."""
     import tensorflow as tf
 
     i, f, c, o = tf.split(values, 4, axis=-1)
