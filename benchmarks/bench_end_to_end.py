@@ -103,7 +103,7 @@ def run_end_to_end(mode: str, *, ticker: str = "AAPL", source: str = "sample", o
     ``code``: another checkout of the project (:func:`checkout_of`) whose helpers and notebooks run instead,
     with this environment's libraries; the row is then ``end_to_end:MODE:LABEL``."""
     bench = f"{BENCH}:{mode}" + (f":{label}" if label else "")
-    settled_s = common.settle(settle_s) if settle_s else 0.0
+    settled_s = common.settle(settle_s)
     load_before = common.load_average()
     out_dir = Path(out_dir or common.WORK_DIR / (f"e2e-{mode}" + (f"-{label}" if label else "")))
     program = lstm_lab_command() if code is None else [sys.executable, "-m", "helpers"]

@@ -326,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    units = tuple(int(u) for u in args.units.split(",") if u.strip())
+    units = common.parse_units(args.units)
     if args.worker == MATMUL:
         print(json.dumps({**measure_matmul(),
                           "step_products_gflops": measure_step_products(args.batch_size, args.features, units)}))

@@ -13,7 +13,6 @@ this folder on ``sys.path``).
 from __future__ import annotations
 
 import argparse
-
 import datetime as dt
 import fcntl
 import importlib.metadata
@@ -398,11 +397,15 @@ def add_network_options(parser: Any, *, seeds: int, window: int, units: str, epo
     parser.add_argument("--worker", choices=tuple(variants), help=argparse.SUPPRESS)
 
 
+def parse_units(text: str) -> tuple[int, ...]:
+    """A ``--units`` option's layer sizes: ``"64,32"`` -> ``(64, 32)``."""
+    return tuple(int(u) for u in text.split(",") if u.strip())
+
+
 def network_sizes(args: Any) -> dict[str, Any]:
     """The data and network options :func:`add_network_options` parsed, as keyword arguments."""
-    return dict(rows=args.rows, features=args.features, window=args.window,
-                units=tuple(int(u) for u in args.units.split(",") if u.strip()), epochs=args.epochs,
-                batch_size=args.batch_size)
+    return dict(rows=args.rows, features=args.features, window=args.window, units=parse_units(args.units),
+                epochs=args.epochs, batch_size=args.batch_size)
 
 
 def options_argv(options: dict[str, Any]) -> list[str]:

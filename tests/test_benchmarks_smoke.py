@@ -249,6 +249,7 @@ def test_settle_waits_for_the_load_to_fall_and_no_longer_than_allowed():
     assert busy == [5, 5, 2]
     assert common.settle(60, read=lambda: [0.1, 0.5, 1.0], sleep=busy.append) == 0
 
+
 def test_time_command_reports_exit_code_and_peak_memory_of_the_child(tmp_path):
     allocate = "import numpy as np; a = np.ones(150 * 2**20 // 8); raise SystemExit(3)"
     out = bench_end_to_end.time_command([sys.executable, "-c", allocate], log_dir=tmp_path)

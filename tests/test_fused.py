@@ -47,7 +47,7 @@ def test_the_cell_state_is_not_clipped_and_there_is_no_extra_forget_bias():
     neither. Weights that open the input and forget gates wide make the state grow past 3."""
     x = np.ones((3, 20, 2), dtype="float32")
     layer = keras.layers.LSTM(3, return_state=True)
-    _, _, keras_c = layer(x)
+    layer(x)                                    # builds its weights
     kernel = np.zeros((2, 12), "float32")
     kernel[:, 0:3] = 4.0                        # input gate open
     kernel[:, 3:6] = 0.5                        # forget gate partly open: the extra bias of 1 would change it
@@ -58,7 +58,7 @@ def test_the_cell_state_is_not_clipped_and_there_is_no_extra_forget_bias():
     fused = FusedLSTM.from_config(layer.get_config())
     fused(x)
     fused.set_weights(layer.get_weights())
-    out, h, c = fused(x)
+    _, h, c = fused(x)
     assert float(np.max(keras_c)) > 3.0
     np.testing.assert_allclose(c.numpy(), keras_c.numpy(), rtol=1e-5)
     np.testing.assert_allclose(h.numpy(), layer(x)[1].numpy(), rtol=1e-5)

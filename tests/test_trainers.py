@@ -95,4 +95,3 @@ def test_state_is_copied_only_between_builds_of_one_architecture():
     other = build_seed_ensemble("lstm", (4,), 0.1, 1, 5, 2, seeds=[1])
     with pytest.raises(ValueError, match="does not match"):
         trainers.load_state(small, other)
-
